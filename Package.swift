@@ -1,0 +1,80 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// One module per concern; dependencies point one way (see docs/design.md).
+let package = Package(
+    name: "tollgate",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "tollgate", targets: ["tollgate"])
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+    ],
+    targets: [
+        // Thin C system-library targets: the only places C enters.
+        .systemLibrary(
+            name: "CNetfilterQueue",
+            pkgConfig: "libnetfilter_queue",
+            providers: [.apt(["libnetfilter-queue-dev", "libmnl-dev"])]
+        ),
+        .target(
+            name: "CUserspaceRCU",
+            linkerSettings: [.linkedLibrary("urcu-qsbr")]
+        ),
+
+        // Addresses, prefixes and flow keys: no Foundation, no C.
+        .target(name: "NetworkTypes"),
+        // IPv4/IPv6/TCP/UDP/SCTP/ICMP header parsing into a FlowKey: no Foundation, no C.
+        .target(name: "PacketHeaders", dependencies: ["NetworkTypes"]),
+        // Kubernetes objects, decoding, defaulting, validation with locations.
+        .target(name: "PolicyModel", dependencies: ["NetworkTypes", "Yams"]),
+        // Compiled immutable snapshots, prefix tries, evaluation, reasons, reference evaluator.
+        .target(name: "VerdictEngine", dependencies: ["PolicyModel", "NetworkTypes"]),
+        // The only importer of CNetfilterQueue: queue handles, batched receive, batched verdicts.
+        .target(name: "NetfilterQueue", dependencies: ["CNetfilterQueue", "NetworkTypes"]),
+        // Linux facilities: errno-checked syscalls, signals, sd_notify, /proc readers, a tiny HTTP server.
+        .target(name: "LinuxSupport"),
+        // Worker threads, RCU publication, flow cache, failure-mode verdicts.
+        .target(
+            name: "Datapath",
+            dependencies: ["NetfilterQueue", "PacketHeaders", "VerdictEngine", "CUserspaceRCU", "NetworkTypes"]
+        ),
+        // Rendering, detecting, applying and removing iptables/nft rules.
+        .target(name: "KernelRules", dependencies: ["NetworkTypes", "LinuxSupport"]),
+        // The daemon: configuration, services, HTTP endpoint, metrics, signals.
+        .target(
+            name: "TollgateDaemon",
+            dependencies: [
+                "Datapath", "KernelRules", "VerdictEngine", "PolicyModel", "LinuxSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // Synthetic clusters and the verdict benchmark (`tollgate bench verdicts`).
+        .target(
+            name: "TollgateBench",
+            dependencies: ["VerdictEngine", "PolicyModel", "NetworkTypes"],
+            path: "bench/Sources/TollgateBench"
+        ),
+        .executableTarget(
+            name: "tollgate",
+            dependencies: [
+                "TollgateDaemon", "TollgateBench", "VerdictEngine", "PolicyModel", "KernelRules",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
+        // Test support: packet builders, network-namespace harness, temporary directories. Never ships.
+        .target(name: "TollgateTestSupport", dependencies: ["NetworkTypes", "LinuxSupport"], path: "Tests/TollgateTestSupport"),
+        .testTarget(name: "NetworkTypesTests", dependencies: ["NetworkTypes"]),
+        .testTarget(name: "PacketHeadersTests", dependencies: ["PacketHeaders", "TollgateTestSupport"]),
+        .testTarget(name: "PolicyModelTests", dependencies: ["PolicyModel"]),
+        .testTarget(name: "VerdictEngineTests", dependencies: ["VerdictEngine", "PolicyModel", "TollgateBench"]),
+        .testTarget(name: "KernelRulesTests", dependencies: ["KernelRules", "TollgateTestSupport"]),
+        .testTarget(name: "DatapathTests", dependencies: ["Datapath", "NetfilterQueue", "TollgateTestSupport"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["TollgateTestSupport", "LinuxSupport"]),
+    ]
+)
