@@ -70,6 +70,7 @@ let package = Package(
         // Test support: packet builders, network-namespace harness, temporary directories. Never ships.
         .target(name: "TollgateTestSupport", dependencies: ["NetworkTypes", "LinuxSupport"], path: "Tests/TollgateTestSupport"),
         .testTarget(name: "NetworkTypesTests", dependencies: ["NetworkTypes"]),
+        .testTarget(name: "LinuxSupportTests", dependencies: ["LinuxSupport"]),
         .testTarget(name: "PacketHeadersTests", dependencies: ["PacketHeaders", "TollgateTestSupport"]),
         .testTarget(name: "PolicyModelTests", dependencies: ["PolicyModel"]),
         .testTarget(name: "VerdictEngineTests", dependencies: ["VerdictEngine", "PolicyModel", "TollgateBench"]),
