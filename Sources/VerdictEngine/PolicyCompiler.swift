@@ -1,0 +1,441 @@
+import NetworkTypes
+import PolicyModel
+
+/// Compiles a `ClusterState` into an immutable `CompiledSnapshot`.
+///
+/// The work is done once per snapshot, off the hot path: pods are grouped into identities (namespace, labels,
+/// named ports), every selector is resolved to a set of identities through a label index, every `ipBlock` is
+/// folded into address classes, and each identity gets the list of rules that apply to it per direction.
+/// A verdict is then two trie lookups and a walk over the rules of at most two identities.
+public enum PolicyCompiler {
+    public static func compile(_ state: ClusterState, generation: UInt64 = 1) -> CompiledSnapshot {
+        let started = ContinuousClock.now
+        var context = CompileContext(state: state)
+        let tables = context.build()
+        let elapsed = ContinuousClock.now - started
+        let statistics = CompileStatistics(
+            namespaces: state.namespaces.count, pods: state.pods.count, endpoints: context.endpointCount,
+            identities: context.identityNamespace.count, networkPolicies: state.networkPolicies.count,
+            rules: context.rules.count, ipBlocks: context.blockIDs.count, addressClasses: context.classCount,
+            tableBytes: tables.byteCount, compileDuration: elapsed)
+        return CompiledSnapshot(
+            generation: generation, state: state, tables: tables, statistics: statistics,
+            slotPods: context.slotPods, diagnostics: context.diagnostics, ruleOrigins: context.ruleOrigins)
+    }
+}
+
+/// Where a compiled rule came from: the policy, the direction, and the rule's index within that direction.
+public struct RuleOrigin: Hashable, Sendable {
+    public let policy: ObjectKey
+    public let direction: Direction
+    public let index: Int
+}
+
+/// A traffic direction relative to the pod a policy selects.
+public enum Direction: String, Hashable, Sendable {
+    case ingress = "Ingress"
+    case egress = "Egress"
+}
+
+struct IdentityKey: Hashable {
+    var namespace: Int32
+    var labels: Labels
+    var namedPorts: [ContainerPort]
+}
+
+struct SelectorKey: Hashable {
+    var namespace: Int32
+    var selector: LabelSelector
+}
+
+struct PeerKey: Hashable {
+    var namespace: Int32  // the policy's namespace, used when there is no namespace selector
+    var pods: LabelSelector?
+    var namespaces: LabelSelector?
+}
+
+struct LabelPair: Hashable {
+    var key: String
+    var value: String
+}
+
+struct CompileContext {
+    let state: ClusterState
+    var diagnostics: [String] = []
+
+    // Identities.
+    var identityNamespace: [Int32] = []
+    var identityLabels: [Labels] = []
+    var identityNamedPorts: [[CompiledNamedPort]] = []
+    /// Identities of namespace n are `namespaceRanges[n]` (pods are sorted by namespace).
+    var namespaceRanges: [Range<Int>] = []
+    var labelIndex: [[LabelPair: [Int32]]] = []
+    var endpointCount = 0
+
+    // Addresses.
+    var podSlots: [(pod: Int32, identity: Int32, address: IPAddress)] = []
+    var slotPods: [Int32] = []
+    var classCount = 1
+
+    // Rules.
+    var rules: [CompiledRule] = []
+    var ruleOrigins: [RuleOrigin] = []
+    var peerRefs: [UInt32] = []
+    var ports: [CompiledPort] = []
+    var portNames: [String: UInt32] = [:]
+    var blockIDs: [IPBlock: UInt32] = [:]
+    var peerSets: [PeerKey: UInt32] = [:]
+    var identitySets: [CompiledIdentitySet] = []
+    var setWords: [UInt64] = []
+    var selectorCache: [SelectorKey: [Int32]] = [:]
+    var namespaceSelectorCache: [LabelSelector: [Int32]] = [:]
+    var ingressRules: [[UInt32]] = []
+    var egressRules: [[UInt32]] = []
+    var ingressIsolated: [Bool] = []
+    var egressIsolated: [Bool] = []
+
+    init(state: ClusterState) { self.state = state }
+
+    mutating func build() -> VerdictTables {
+        buildIdentities()
+        buildRules()
+        return assemble()
+    }
+
+    // MARK: Identities
+
+    mutating func buildIdentities() {
+        var namespaceIndex: [String: Int32] = [:]
+        for (index, namespace) in state.namespaces.enumerated() { namespaceIndex[namespace.name] = Int32(index) }
+        namespaceRanges = Array(repeating: 0..<0, count: state.namespaces.count)
+        labelIndex = Array(repeating: [:], count: state.namespaces.count)
+        var identities: [IdentityKey: Int32] = [:]
+        var currentNamespace: Int32 = -1
+        var rangeStart = 0
+        for (podIndex, pod) in state.pods.enumerated() where pod.isEndpoint {
+            endpointCount += 1
+            guard let namespace = namespaceIndex[pod.namespace] else { continue }
+            if namespace != currentNamespace {
+                if currentNamespace >= 0 { namespaceRanges[Int(currentNamespace)] = rangeStart..<identityNamespace.count }
+                currentNamespace = namespace
+                rangeStart = identityNamespace.count
+            }
+            let named = pod.containerPorts.filter { $0.name != nil }
+            let key = IdentityKey(namespace: namespace, labels: pod.labels, namedPorts: named)
+            let identity: Int32
+            if let existing = identities[key] {
+                identity = existing
+            } else {
+                identity = Int32(identityNamespace.count)
+                identities[key] = identity
+                identityNamespace.append(namespace)
+                identityLabels.append(pod.labels)
+                identityNamedPorts.append(
+                    named.map {
+                        CompiledNamedPort(
+                            nameID: portNameID($0.name!), port: $0.port, transport: $0.protocol.ipProtocol.rawValue)
+                    })
+                for pair in pod.labels {
+                    labelIndex[Int(namespace)][LabelPair(key: pair.key, value: pair.value), default: []].append(identity)
+                }
+            }
+            for address in pod.ips {
+                podSlots.append((Int32(podIndex), identity, address))
+            }
+        }
+        if currentNamespace >= 0 { namespaceRanges[Int(currentNamespace)] = rangeStart..<identityNamespace.count }
+        let count = identityNamespace.count
+        ingressRules = Array(repeating: [], count: count)
+        egressRules = Array(repeating: [], count: count)
+        ingressIsolated = Array(repeating: false, count: count)
+        egressIsolated = Array(repeating: false, count: count)
+    }
+
+    mutating func portNameID(_ name: String) -> UInt32 {
+        if let id = portNames[name] { return id }
+        let id = UInt32(portNames.count)
+        portNames[name] = id
+        return id
+    }
+
+    /// The identities of namespace `namespace` that `selector` matches, through the label index.
+    mutating func identities(matching selector: LabelSelector, in namespace: Int32) -> [Int32] {
+        let key = SelectorKey(namespace: namespace, selector: selector)
+        if let cached = selectorCache[key] { return cached }
+        let range = namespaceRanges[Int(namespace)]
+        var result: [Int32]
+        if selector.isEmpty {
+            result = range.map { Int32($0) }
+        } else if !selector.matchLabels.isEmpty {
+            // Start from the shortest posting list of the required labels, then check the whole selector.
+            var candidates: [Int32]? = nil
+            for pair in selector.matchLabels {
+                let list = labelIndex[Int(namespace)][LabelPair(key: pair.key, value: pair.value)] ?? []
+                if candidates == nil || list.count < candidates!.count { candidates = list }
+            }
+            result = (candidates ?? []).filter { selector.matches(identityLabels[Int($0)]) }
+        } else {
+            result = range.filter { selector.matches(identityLabels[$0]) }.map { Int32($0) }
+        }
+        selectorCache[key] = result
+        return result
+    }
+
+    mutating func namespaces(matching selector: LabelSelector) -> [Int32] {
+        if let cached = namespaceSelectorCache[selector] { return cached }
+        let result = state.namespaces.indices.filter { selector.matches(state.namespaces[$0].labels) }.map { Int32($0) }
+        namespaceSelectorCache[selector] = result
+        return result
+    }
+
+    // MARK: Rules
+
+    mutating func buildRules() {
+        var namespaceIndex: [String: Int32] = [:]
+        for (index, namespace) in state.namespaces.enumerated() { namespaceIndex[namespace.name] = Int32(index) }
+        for (policyIndex, policy) in state.networkPolicies.enumerated() {
+            guard let namespace = namespaceIndex[policy.namespace] else { continue }
+            let subjects = identities(matching: policy.podSelector, in: namespace)
+            for direction in [Direction.ingress, .egress] {
+                let isolates = policy.policyTypes.contains(direction == .ingress ? .ingress : .egress)
+                guard isolates else { continue }
+                let sourceRules = direction == .ingress ? policy.ingress : policy.egress
+                var compiled: [UInt32] = []
+                for (ruleIndex, rule) in sourceRules.enumerated() {
+                    compiled.append(
+                        compileRule(rule, namespace: namespace, policy: UInt32(policyIndex), index: UInt32(ruleIndex)))
+                    ruleOrigins.append(RuleOrigin(policy: policy.key, direction: direction, index: ruleIndex))
+                }
+                for subject in subjects {
+                    if direction == .ingress {
+                        ingressIsolated[Int(subject)] = true
+                        ingressRules[Int(subject)] += compiled
+                    } else {
+                        egressIsolated[Int(subject)] = true
+                        egressRules[Int(subject)] += compiled
+                    }
+                }
+            }
+        }
+    }
+
+    mutating func compileRule(_ rule: NetworkPolicyRule, namespace: Int32, policy: UInt32, index: UInt32) -> UInt32 {
+        let peerStart = UInt32(peerRefs.count)
+        for peer in rule.peers {
+            switch peer {
+            case .ipBlock(let block):
+                let id: UInt32
+                if let existing = blockIDs[block] {
+                    id = existing
+                } else {
+                    id = UInt32(blockIDs.count)
+                    blockIDs[block] = id
+                }
+                peerRefs.append(id | VerdictTables.blockFlag)
+            case .selector(let pods, let namespaces):
+                peerRefs.append(peerSet(PeerKey(namespace: namespace, pods: pods, namespaces: namespaces)))
+            }
+        }
+        let portStart = UInt32(ports.count)
+        for port in rule.ports {
+            let transport = port.protocol.ipProtocol.rawValue
+            switch port.port {
+            case nil:
+                ports.append(CompiledPort(low: 0, high: 65535, transport: transport, isNamed: 0, nameID: 0))
+            case .number(let number)?:
+                ports.append(
+                    CompiledPort(low: number, high: port.endPort ?? number, transport: transport, isNamed: 0, nameID: 0))
+            case .name(let name)?:
+                ports.append(CompiledPort(low: 0, high: 0, transport: transport, isNamed: 1, nameID: portNameID(name)))
+            }
+        }
+        rules.append(
+            CompiledRule(
+                peerStart: peerStart, peerCount: UInt32(peerRefs.count) - peerStart, portStart: portStart,
+                portCount: UInt32(ports.count) - portStart, policy: policy, index: index))
+        return UInt32(rules.count - 1)
+    }
+
+    /// The identity set of a selector peer, shared by every rule with the same peer.
+    mutating func peerSet(_ key: PeerKey) -> UInt32 {
+        if let existing = peerSets[key] { return existing }
+        let set: CompiledIdentitySet
+        switch (key.pods, key.namespaces) {
+        case (nil, let namespaceSelector?) where namespaceSelector.isEmpty:
+            set = CompiledIdentitySet(kind: CompiledIdentitySet.Kind.all.rawValue, base: 0, wordCount: 0, wordOffset: 0)
+        case (nil, let namespaceSelector?):
+            let matched = namespaces(matching: namespaceSelector)
+            set = bitset(of: matched, kind: .namespaces, fixedBase: 0)
+        case (let podSelector, let namespaceSelector):
+            let scope = namespaceSelector.map { namespaces(matching: $0) } ?? [key.namespace]
+            var members: [Int32] = []
+            for namespace in scope {
+                members += identities(matching: podSelector ?? .everything, in: namespace)
+            }
+            set = bitset(of: members, kind: .identities, fixedBase: nil)
+        }
+        let id = UInt32(identitySets.count)
+        identitySets.append(set)
+        peerSets[key] = id
+        return id
+    }
+
+    /// A bitset over `members`; identity sets start at their smallest member.
+    mutating func bitset(of members: [Int32], kind: CompiledIdentitySet.Kind, fixedBase: Int32?) -> CompiledIdentitySet {
+        guard let low = fixedBase ?? members.min(), let high = members.max() else {
+            return CompiledIdentitySet(kind: CompiledIdentitySet.Kind.empty.rawValue, base: 0, wordCount: 0, wordOffset: 0)
+        }
+        let wordCount = Int(high - low) / 64 + 1
+        let offset = setWords.count
+        setWords += repeatElement(0, count: wordCount)
+        for member in members {
+            let bit = Int(member - low)
+            setWords[offset + bit >> 6] |= 1 << UInt64(bit & 63)
+        }
+        return CompiledIdentitySet(
+            kind: kind.rawValue, base: low, wordCount: UInt32(wordCount), wordOffset: UInt32(offset))
+    }
+
+    // MARK: Address classes and tables
+
+    /// For each ipBlock prefix (every CIDR and every exception), the set of ipBlocks that its addresses are in.
+    /// Addresses whose longest matching prefix is P share P's set; the sets are computed along the prefix tree:
+    /// a prefix inherits its parent's set, adds the blocks whose CIDR it is, and removes the blocks that except it.
+    func blockClasses(family: AddressFamily) -> [(prefix: IPPrefix, blocks: [UInt32])] {
+        var adds: [IPPrefix: [UInt32]] = [:]
+        var removes: [IPPrefix: [UInt32]] = [:]
+        for (block, id) in blockIDs where block.cidr.family == family {
+            adds[block.cidr, default: []].append(id)
+            for except in block.except { removes[except, default: []].append(id) }
+        }
+        let prefixes = Set(adds.keys).union(removes.keys).sorted()
+        var result: [(prefix: IPPrefix, blocks: [UInt32])] = []
+        var stack: [(prefix: IPPrefix, blocks: Set<UInt32>)] = []
+        for prefix in prefixes {
+            while let top = stack.last, !top.prefix.contains(prefix) { stack.removeLast() }
+            var blocks = stack.last?.blocks ?? []
+            blocks.formUnion(adds[prefix] ?? [])
+            blocks.subtract(removes[prefix] ?? [])
+            stack.append((prefix, blocks))
+            result.append((prefix, blocks.sorted()))
+        }
+        return result
+    }
+
+    mutating func assemble() -> VerdictTables {
+        // Address classes: class 0 is "in no ipBlock".
+        var classes: [[UInt32]: UInt32] = [[]: 0]
+        var classList: [[UInt32]] = [[]]
+        func classID(_ blocks: [UInt32]) -> UInt32 {
+            if let id = classes[blocks] { return id }
+            let id = UInt32(classList.count)
+            classes[blocks] = id
+            classList.append(blocks)
+            return id
+        }
+        let familyClasses: [(AddressFamily, [(prefix: IPPrefix, blocks: [UInt32])])] = [
+            (.ipv4, blockClasses(family: .ipv4)), (.ipv6, blockClasses(family: .ipv6)),
+        ]
+        // Slot 0: every address outside pods and ipBlocks. One slot per class for non-pod addresses.
+        var slotIdentity: [Int32] = [-1]
+        var slotClass: [UInt32] = [0]
+        slotPods = [-1]
+        var classSlot: [UInt32: UInt32] = [0: 0]
+        var builders = [
+            PrefixTrieBuilder(width: 32, defaultValue: 0), PrefixTrieBuilder(width: 128, defaultValue: 0),
+        ]
+        var classTries: [PrefixTrie] = []
+        for (familyIndex, (family, prefixes)) in familyClasses.enumerated() {
+            var classBuilder = PrefixTrieBuilder(width: family.bitWidth, defaultValue: 0)
+            for (prefix, blocks) in prefixes {
+                let id = classID(blocks)
+                classBuilder.insert(bits: prefix.address.bits, length: prefix.length, value: id)
+                let slot: UInt32
+                if let existing = classSlot[id] {
+                    slot = existing
+                } else {
+                    slot = UInt32(slotIdentity.count)
+                    classSlot[id] = slot
+                    slotIdentity.append(-1)
+                    slotClass.append(id)
+                    slotPods.append(-1)
+                }
+                builders[familyIndex].insert(bits: prefix.address.bits, length: prefix.length, value: slot)
+            }
+            classTries.append(classBuilder.build())
+        }
+        classCount = classList.count
+        // Pod addresses, each its own slot; an address claimed twice keeps its first pod.
+        var claimed: [IPAddress: Int32] = [:]
+        for (pod, identity, address) in podSlots {
+            if let owner = claimed[address] {
+                let first = state.pods[Int(owner)]
+                let second = state.pods[Int(pod)]
+                diagnostics.append(
+                    "address \(address) belongs to both \(first.namespace)/\(first.name) and \(second.namespace)/\(second.name); the first is used")
+                continue
+            }
+            claimed[address] = pod
+            let family = address.family == .ipv4 ? 0 : 1
+            let blockClass: UInt32
+            switch address {
+            case .v4(let a): blockClass = classTries[0].lookup(a.rawValue)
+            case .v6(let a): blockClass = classTries[1].lookup(a.rawValue)
+            }
+            let slot = UInt32(slotIdentity.count)
+            slotIdentity.append(identity)
+            slotClass.append(blockClass)
+            slotPods.append(pod)
+            builders[family].insert(bits: address.bits, length: address.family.bitWidth, value: slot)
+        }
+        for trie in classTries { trie.deallocate() }
+
+        let classWords = max(1, (blockIDs.count + 63) / 64)
+        var classBits = [UInt64](repeating: 0, count: classList.count * classWords)
+        for (id, blocks) in classList.enumerated() {
+            for block in blocks {
+                classBits[id * classWords + Int(block) / 64] |= 1 << UInt64(block % 64)
+            }
+        }
+
+        // Rule lists per identity; identities selected by the same policies share one list.
+        var ruleRefs: [UInt32] = []
+        var lists: [[UInt32]: Int32] = [:]
+        func place(_ list: [UInt32], isolated: Bool) -> (Int32, UInt32) {
+            guard isolated else { return (-1, 0) }
+            if let start = lists[list] { return (start, UInt32(list.count)) }
+            let start = Int32(ruleRefs.count)
+            ruleRefs += list
+            lists[list] = start
+            return (start, UInt32(list.count))
+        }
+        var ingressStart: [Int32] = []
+        var ingressCount: [UInt32] = []
+        var egressStart: [Int32] = []
+        var egressCount: [UInt32] = []
+        var namedPortStart: [UInt32] = []
+        var namedPortCount: [UInt32] = []
+        var namedPorts: [CompiledNamedPort] = []
+        for identity in identityNamespace.indices {
+            let ingress = place(ingressRules[identity], isolated: ingressIsolated[identity])
+            ingressStart.append(ingress.0)
+            ingressCount.append(ingress.1)
+            let egress = place(egressRules[identity], isolated: egressIsolated[identity])
+            egressStart.append(egress.0)
+            egressCount.append(egress.1)
+            namedPortStart.append(UInt32(namedPorts.count))
+            namedPortCount.append(UInt32(identityNamedPorts[identity].count))
+            namedPorts += identityNamedPorts[identity]
+        }
+
+        return VerdictTables(
+            ipv4: builders[0].build(), ipv6: builders[1].build(), slotIdentity: FixedArray(slotIdentity),
+            slotClass: FixedArray(slotClass), classWords: classWords, classBits: FixedArray(classBits),
+            identityNamespace: FixedArray(identityNamespace), ingressStart: FixedArray(ingressStart),
+            ingressCount: FixedArray(ingressCount), egressStart: FixedArray(egressStart),
+            egressCount: FixedArray(egressCount), namedPortStart: FixedArray(namedPortStart),
+            namedPortCount: FixedArray(namedPortCount), namedPorts: FixedArray(namedPorts),
+            ruleRefs: FixedArray(ruleRefs), rules: FixedArray(rules), peerRefs: FixedArray(peerRefs),
+            identitySets: FixedArray(identitySets), setWords: FixedArray(setWords), ports: FixedArray(ports))
+    }
+}
