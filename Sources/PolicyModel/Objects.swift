@@ -15,6 +15,8 @@ public enum TransportProtocol: String, Hashable, Sendable, CaseIterable {
         }
     }
 
+    public func hash(into hasher: inout Hasher) { hasher.combine(ipProtocol.rawValue) }
+
     public init?(ipProtocol: IPProtocol) {
         switch ipProtocol {
         case .tcp: self = .tcp
@@ -95,6 +97,8 @@ public struct Pod: Hashable, Sendable {
     public let nodeName: String?
     public let hostNetwork: Bool
     public let containerPorts: [ContainerPort]
+    /// A hash of `containerPorts`, computed once: compiles group pods by labels and ports.
+    public let containerPortsHash: Int
     public let phase: PodPhase?
     /// `status.podIPs` (with `status.podIP` first when present), without duplicates.
     public let ips: [IPAddress]
@@ -119,6 +123,9 @@ public struct Pod: Hashable, Sendable {
         self.nodeName = nodeName
         self.hostNetwork = hostNetwork
         self.containerPorts = containerPorts
+        var hasher = Hasher()
+        hasher.combine(containerPorts)
+        containerPortsHash = hasher.finalize()
         self.phase = phase
         var seen = Set<IPAddress>()
         self.ips = ips.filter { seen.insert($0).inserted }

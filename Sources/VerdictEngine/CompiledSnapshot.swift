@@ -16,6 +16,14 @@ public struct CompileStatistics: Sendable, Hashable {
     /// The memory of the compiled tables, in bytes.
     public let tableBytes: Int
     public let compileDuration: Duration
+    /// The compile's phases and their durations, in order.
+    public let phases: [CompilePhase]
+}
+
+/// One phase of a compile and how long it took.
+public struct CompilePhase: Sendable, Hashable {
+    public let name: String
+    public let duration: Duration
 }
 
 /// An immutable compiled policy snapshot. Any number of threads may evaluate against it at once.

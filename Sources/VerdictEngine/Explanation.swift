@@ -66,37 +66,35 @@ extension CompiledSnapshot {
         let destinationSlot = tables.slot(of: flow.destination)
         let sourcePod = slotPods[sourceSlot] >= 0 ? state.pods[Int(slotPods[sourceSlot])] : nil
         let destinationPod = slotPods[destinationSlot] >= 0 ? state.pods[Int(slotPods[destinationSlot])] : nil
-        let destinationIdentity = tables.slotIdentity[destinationSlot]
+        let destinationInfo = tables.slots[destinationSlot]
+        let sourceInfo = tables.slots[sourceSlot]
 
-        func report(_ direction: Direction, pod: Pod, identity: Int32, peerSlot: Int) -> DirectionReport {
+        func report(_ direction: Direction, pod: Pod, identity: Int32, peer: SlotInfo) -> DirectionReport {
             let type: PolicyTypes = direction == .ingress ? .ingress : .egress
             let isolating = state.networkPolicies.filter {
                 $0.namespace == pod.namespace && $0.policyTypes.contains(type) && $0.podSelector.matches(pod.labels)
             }.map(\.key)
-            let start = direction == .ingress ? tables.ingressStart[Int(identity)] : tables.egressStart[Int(identity)]
-            let count = direction == .ingress ? tables.ingressCount[Int(identity)] : tables.egressCount[Int(identity)]
+            let program =
+                direction == .ingress ? tables.explainIngress[Int(identity)] : tables.explainEgress[Int(identity)]
             var allowing: [RuleOrigin] = []
-            if start >= 0 {
-                for index in Int(start)..<(Int(start) + Int(count)) {
-                    let ruleIndex = tables.ruleRefs[index]
-                    let rule = tables.rules[Int(ruleIndex)]
-                    if tables.portsMatch(
-                        rule, destinationIdentity: destinationIdentity, transport: flow.transport.rawValue,
-                        port: flow.destinationPort) && tables.peersMatch(rule, peerSlot: peerSlot)
-                    {
-                        allowing.append(ruleOrigins[Int(ruleIndex)])
-                    }
+            if program >= 0 {
+                tables.forEachMatch(
+                    tables.explainPrograms, at: Int(program), peer: peer,
+                    destinationIdentity: destinationInfo.identity, transport: flow.transport.rawValue,
+                    port: flow.destinationPort
+                ) { ruleID in
+                    allowing.append(ruleOrigins[Int(ruleID)])
+                    return true
                 }
             }
-            return DirectionReport(pod: pod.key, isolated: start >= 0, isolatingPolicies: isolating, allowingRules: allowing)
+            return DirectionReport(pod: pod.key, isolated: program >= 0, isolatingPolicies: isolating, allowingRules: allowing)
         }
 
-        let sourceIdentity = tables.slotIdentity[sourceSlot]
         return Explanation(
             flow: flow, verdict: verdict, sourcePod: sourcePod?.key, destinationPod: destinationPod?.key,
-            egress: sourcePod.map { report(.egress, pod: $0, identity: sourceIdentity, peerSlot: destinationSlot) },
+            egress: sourcePod.map { report(.egress, pod: $0, identity: sourceInfo.identity, peer: destinationInfo) },
             ingress: destinationPod.map {
-                report(.ingress, pod: $0, identity: destinationIdentity, peerSlot: sourceSlot)
+                report(.ingress, pod: $0, identity: destinationInfo.identity, peer: sourceInfo)
             })
     }
 }

@@ -17,7 +17,8 @@ public enum PolicyCompiler {
             namespaces: state.namespaces.count, pods: state.pods.count, endpoints: context.endpointCount,
             identities: context.identityNamespace.count, networkPolicies: state.networkPolicies.count,
             rules: context.rules.count, ipBlocks: context.blockIDs.count, addressClasses: context.classCount,
-            tableBytes: tables.byteCount, compileDuration: elapsed)
+            tableBytes: tables.byteCount, compileDuration: elapsed,
+            phases: context.phases.map { CompilePhase(name: $0.name, duration: $0.duration) })
         return CompiledSnapshot(
             generation: generation, state: state, tables: tables, statistics: statistics,
             slotPods: context.slotPods, diagnostics: context.diagnostics, ruleOrigins: context.ruleOrigins)
@@ -37,10 +38,24 @@ public enum Direction: String, Hashable, Sendable {
     case egress = "Egress"
 }
 
+/// What makes two pods the same to policy: namespace, labels and container ports (the targets of named ports).
+/// Hashing uses the hashes the pods computed when they were loaded.
 struct IdentityKey: Hashable {
     var namespace: Int32
     var labels: Labels
-    var namedPorts: [ContainerPort]
+    var ports: [ContainerPort]
+    var portsHash: Int
+
+    func hash(into hasher: inout Hasher) {
+        hasher.combine(namespace)
+        hasher.combine(labels)
+        hasher.combine(portsHash)
+    }
+
+    static func == (lhs: IdentityKey, rhs: IdentityKey) -> Bool {
+        lhs.namespace == rhs.namespace && lhs.portsHash == rhs.portsHash && lhs.labels == rhs.labels
+            && lhs.ports == rhs.ports
+    }
 }
 
 struct SelectorKey: Hashable {
@@ -96,10 +111,23 @@ struct CompileContext {
 
     init(state: ClusterState) { self.state = state }
 
+    /// How long each phase took, in order.
+    var phases: [(name: String, duration: Duration)] = []
+
     mutating func build() -> VerdictTables {
+        var mark = ContinuousClock.now
+        func lap(_ name: String, _ phases: inout [(name: String, duration: Duration)]) {
+            let now = ContinuousClock.now
+            phases.append((name, now - mark))
+            mark = now
+        }
         buildIdentities()
+        lap("identities", &phases)
         buildRules()
-        return assemble()
+        lap("rules", &phases)
+        let tables = assemble(lap: { lap($0, &$1) })
+        lap("programs", &phases)
+        return tables
     }
 
     // MARK: Identities
@@ -112,6 +140,8 @@ struct CompileContext {
         var identities: [IdentityKey: Int32] = [:]
         var currentNamespace: Int32 = -1
         var rangeStart = 0
+        identities.reserveCapacity(state.pods.count / 4)
+        podSlots.reserveCapacity(state.pods.count * 2)
         for (podIndex, pod) in state.pods.enumerated() where pod.isEndpoint {
             endpointCount += 1
             guard let namespace = namespaceIndex[pod.namespace] else { continue }
@@ -120,8 +150,8 @@ struct CompileContext {
                 currentNamespace = namespace
                 rangeStart = identityNamespace.count
             }
-            let named = pod.containerPorts.filter { $0.name != nil }
-            let key = IdentityKey(namespace: namespace, labels: pod.labels, namedPorts: named)
+            let key = IdentityKey(
+                namespace: namespace, labels: pod.labels, ports: pod.containerPorts, portsHash: pod.containerPortsHash)
             let identity: Int32
             if let existing = identities[key] {
                 identity = existing
@@ -131,7 +161,7 @@ struct CompileContext {
                 identityNamespace.append(namespace)
                 identityLabels.append(pod.labels)
                 identityNamedPorts.append(
-                    named.map {
+                    pod.containerPorts.filter { $0.name != nil }.map {
                         CompiledNamedPort(
                             nameID: portNameID($0.name!), port: $0.port, transport: $0.protocol.ipProtocol.rawValue)
                     })
@@ -296,6 +326,29 @@ struct CompileContext {
             kind: kind.rawValue, base: low, wordCount: UInt32(wordCount), wordOffset: UInt32(offset))
     }
 
+    /// Encodes rules as a program (see `VerdictTables`). With `deduplicate`, a rule whose ports and peers equal
+    /// an earlier rule's is left out: it cannot change the verdict.
+    func encodeProgram(_ ruleIDs: [UInt32], deduplicate: Bool) -> [UInt32] {
+        var code: [UInt32] = [0]
+        var seen = Set<[UInt32]>()
+        var count: UInt32 = 0
+        for ruleID in ruleIDs {
+            let rule = rules[Int(ruleID)]
+            var body: [UInt32] = [rule.portCount | rule.peerCount << 16]
+            for port in ports[Int(rule.portStart)..<Int(rule.portStart + rule.portCount)] {
+                body.append(UInt32(port.low) | UInt32(port.high) << 16)
+                body.append(UInt32(port.transport) | UInt32(port.isNamed) << 8 | port.nameID << 9)
+            }
+            body += peerRefs[Int(rule.peerStart)..<Int(rule.peerStart + rule.peerCount)]
+            if deduplicate && !seen.insert(body).inserted { continue }
+            code.append(ruleID)
+            code += body
+            count += 1
+        }
+        code[0] = count
+        return code
+    }
+
     // MARK: Address classes and tables
 
     /// For each ipBlock prefix (every CIDR and every exception), the set of ipBlocks that its addresses are in.
@@ -322,7 +375,7 @@ struct CompileContext {
         return result
     }
 
-    mutating func assemble() -> VerdictTables {
+    mutating func assemble(lap: (String, inout [(name: String, duration: Duration)]) -> Void) -> VerdictTables {
         // Address classes: class 0 is "in no ipBlock".
         var classes: [[UInt32]: UInt32] = [[]: 0]
         var classList: [[UInt32]] = [[]]
@@ -366,29 +419,36 @@ struct CompileContext {
         }
         classCount = classList.count
         // Pod addresses, each its own slot; an address claimed twice keeps its first pod.
-        var claimed: [IPAddress: Int32] = [:]
+        slotIdentity.reserveCapacity(slotIdentity.count + podSlots.count)
+        slotClass.reserveCapacity(slotClass.count + podSlots.count)
+        slotPods.reserveCapacity(slotPods.count + podSlots.count)
         for (pod, identity, address) in podSlots {
-            if let owner = claimed[address] {
-                let first = state.pods[Int(owner)]
-                let second = state.pods[Int(pod)]
-                diagnostics.append(
-                    "address \(address) belongs to both \(first.namespace)/\(first.name) and \(second.namespace)/\(second.name); the first is used")
-                continue
-            }
-            claimed[address] = pod
             let family = address.family == .ipv4 ? 0 : 1
+            let slot = UInt32(slotIdentity.count)
+            if let owner = builders[family].insert(
+                bits: address.bits, length: address.family.bitWidth, value: slot, keepExisting: true)
+            {
+                guard slotPods[Int(owner)] < 0 else {
+                    let first = state.pods[Int(slotPods[Int(owner)])]
+                    let second = state.pods[Int(pod)]
+                    diagnostics.append(
+                        "address \(address) belongs to both \(first.namespace)/\(first.name) and \(second.namespace)/\(second.name); the first is used")
+                    continue
+                }
+                // An ipBlock names exactly this address: the pod's slot replaces it (and carries its class).
+                builders[family].insert(bits: address.bits, length: address.family.bitWidth, value: slot)
+            }
             let blockClass: UInt32
             switch address {
             case .v4(let a): blockClass = classTries[0].lookup(a.rawValue)
             case .v6(let a): blockClass = classTries[1].lookup(a.rawValue)
             }
-            let slot = UInt32(slotIdentity.count)
             slotIdentity.append(identity)
             slotClass.append(blockClass)
             slotPods.append(pod)
-            builders[family].insert(bits: address.bits, length: address.family.bitWidth, value: slot)
         }
         for trie in classTries { trie.deallocate() }
+        lap("addresses", &phases)
 
         let classWords = max(1, (blockIDs.count + 63) / 64)
         var classBits = [UInt64](repeating: 0, count: classList.count * classWords)
@@ -398,44 +458,45 @@ struct CompileContext {
             }
         }
 
-        // Rule lists per identity; identities selected by the same policies share one list.
-        var ruleRefs: [UInt32] = []
-        var lists: [[UInt32]: Int32] = [:]
-        func place(_ list: [UInt32], isolated: Bool) -> (Int32, UInt32) {
-            guard isolated else { return (-1, 0) }
-            if let start = lists[list] { return (start, UInt32(list.count)) }
-            let start = Int32(ruleRefs.count)
-            ruleRefs += list
-            lists[list] = start
-            return (start, UInt32(list.count))
+        // Rule programs per identity and direction; identities selected by the same policies share them.
+        var programs: [UInt32] = []
+        var explainPrograms: [UInt32] = []
+        var placed: [[UInt32]: (hot: Int32, explain: Int32)] = [:]
+        func place(_ list: [UInt32], isolated: Bool) -> (hot: Int32, explain: Int32) {
+            guard isolated else { return (-1, -1) }
+            if let offsets = placed[list] { return offsets }
+            let offsets = (
+                hot: Int32(programs.count), explain: Int32(explainPrograms.count)
+            )
+            programs += encodeProgram(list, deduplicate: true)
+            explainPrograms += encodeProgram(list, deduplicate: false)
+            placed[list] = offsets
+            return offsets
         }
-        var ingressStart: [Int32] = []
-        var ingressCount: [UInt32] = []
-        var egressStart: [Int32] = []
-        var egressCount: [UInt32] = []
-        var namedPortStart: [UInt32] = []
-        var namedPortCount: [UInt32] = []
+        var identities: [IdentityInfo] = []
+        var explainIngress: [Int32] = []
+        var explainEgress: [Int32] = []
         var namedPorts: [CompiledNamedPort] = []
+        identities.reserveCapacity(identityNamespace.count)
         for identity in identityNamespace.indices {
             let ingress = place(ingressRules[identity], isolated: ingressIsolated[identity])
-            ingressStart.append(ingress.0)
-            ingressCount.append(ingress.1)
             let egress = place(egressRules[identity], isolated: egressIsolated[identity])
-            egressStart.append(egress.0)
-            egressCount.append(egress.1)
-            namedPortStart.append(UInt32(namedPorts.count))
-            namedPortCount.append(UInt32(identityNamedPorts[identity].count))
+            identities.append(
+                IdentityInfo(
+                    namespace: identityNamespace[identity], ingress: ingress.hot, egress: egress.hot,
+                    namedPortStart: UInt32(namedPorts.count), namedPortCount: UInt32(identityNamedPorts[identity].count)))
+            explainIngress.append(ingress.explain)
+            explainEgress.append(egress.explain)
             namedPorts += identityNamedPorts[identity]
         }
 
         return VerdictTables(
-            ipv4: builders[0].build(), ipv6: builders[1].build(), slotIdentity: FixedArray(slotIdentity),
-            slotClass: FixedArray(slotClass), classWords: classWords, classBits: FixedArray(classBits),
-            identityNamespace: FixedArray(identityNamespace), ingressStart: FixedArray(ingressStart),
-            ingressCount: FixedArray(ingressCount), egressStart: FixedArray(egressStart),
-            egressCount: FixedArray(egressCount), namedPortStart: FixedArray(namedPortStart),
-            namedPortCount: FixedArray(namedPortCount), namedPorts: FixedArray(namedPorts),
-            ruleRefs: FixedArray(ruleRefs), rules: FixedArray(rules), peerRefs: FixedArray(peerRefs),
-            identitySets: FixedArray(identitySets), setWords: FixedArray(setWords), ports: FixedArray(ports))
+            ipv4: builders[0].build(), ipv6: builders[1].build(),
+            slots: FixedArray(zip(slotIdentity, slotClass).map { SlotInfo(identity: $0, blockClass: $1) }),
+            classWords: classWords, classBits: FixedArray(classBits), identities: FixedArray(identities),
+            namedPorts: FixedArray(namedPorts), programs: FixedArray(programs),
+            identitySets: FixedArray(identitySets), setWords: FixedArray(setWords),
+            explainPrograms: FixedArray(explainPrograms), explainIngress: FixedArray(explainIngress),
+            explainEgress: FixedArray(explainEgress))
     }
 }

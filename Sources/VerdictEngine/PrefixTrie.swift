@@ -48,46 +48,43 @@ struct PrefixTrie: Sendable {
 
 /// Builds a `PrefixTrie` from prefixes of one address family.
 struct PrefixTrieBuilder {
-    /// An uncompressed node: 256 slots, each with the value of the longest prefix ending in it, that prefix's
-    /// length (-1 when none), and a child index (-1 when none).
-    private struct Node {
-        var values: [UInt32]
-        var lengths: [Int16]
-        var children: [Int32]
-
-        init(value: UInt32) {
-            values = Array(repeating: value, count: 256)
-            lengths = Array(repeating: -1, count: 256)
-            children = Array(repeating: -1, count: 256)
-        }
-    }
-
+    // Uncompressed nodes of 256 slots, flattened: slot s of node n is at n * 256 + s. Each slot holds the value
+    // of the longest prefix ending in it, that prefix's length (-1 when none), and a child node (-1 when none).
+    private var values: [UInt32]
+    private var lengths: [Int16]
+    private var children: [Int32]
     private let width: Int
     private let defaultValue: UInt32
-    private var nodes: [Node]
 
     /// A builder for keys of `width` bits (32 or 128); addresses that match no prefix get `defaultValue`.
     init(width: Int, defaultValue: UInt32) {
         precondition(width == 32 || width == 128)
         self.width = width
         self.defaultValue = defaultValue
-        nodes = [Node(value: defaultValue)]
+        values = Array(repeating: defaultValue, count: 256)
+        lengths = Array(repeating: -1, count: 256)
+        children = Array(repeating: -1, count: 256)
     }
 
-    /// Adds a prefix. `bits` holds the address in its low `width` bits. Of two insertions of the same prefix,
-    /// the later wins.
-    mutating func insert(bits: UInt128, length: Int, value: UInt32) {
+    private var nodeCount: Int { children.count / 256 }
+
+    /// Adds a prefix. `bits` holds the address in its low `width` bits. When the same prefix was added before,
+    /// the later value wins, unless `keepExisting` is set; either way the earlier value is returned.
+    @discardableResult
+    mutating func insert(bits: UInt128, length: Int, value: UInt32, keepExisting: Bool = false) -> UInt32? {
         precondition(length >= 0 && length <= width)
         var node = 0
         var depth = 0  // bits consumed above this node
         // Descend while the prefix is longer than this node's 8 bits.
         while length > depth + 8 {
-            let slot = Int(truncatingIfNeeded: bits >> (width - depth - 8)) & 0xFF
-            var child = nodes[node].children[slot]
+            let slot = node * 256 + Int(truncatingIfNeeded: bits >> (width - depth - 8)) & 0xFF
+            var child = children[slot]
             if child < 0 {
-                child = Int32(nodes.count)
-                nodes.append(Node(value: defaultValue))
-                nodes[node].children[slot] = child
+                child = Int32(nodeCount)
+                children[slot] = child
+                values += repeatElement(defaultValue, count: 256)
+                lengths += repeatElement(-1, count: 256)
+                children += repeatElement(-1, count: 256)
             }
             node = Int(child)
             depth += 8
@@ -95,72 +92,70 @@ struct PrefixTrieBuilder {
         // The prefix covers 2^(depth + 8 - length) consecutive slots of this node.
         let first = length == depth ? 0 : Int(truncatingIfNeeded: bits >> (width - depth - 8)) & 0xFF
         let span = 1 << (depth + 8 - length)
-        let start = first & ~(span - 1)
-        for slot in start..<(start + span) where nodes[node].lengths[slot] <= Int16(length) {
-            nodes[node].values[slot] = value
-            nodes[node].lengths[slot] = Int16(length)
+        let start = node * 256 + (first & ~(span - 1))
+        let existing: UInt32? = lengths[start] == Int16(length) ? values[start] : nil
+        if existing != nil && keepExisting { return existing }
+        for slot in start..<(start + span) where lengths[slot] <= Int16(length) {
+            values[slot] = value
+            lengths[slot] = Int16(length)
         }
+        return existing
     }
 
     /// Compresses the nodes, pushing each slot's value down into its child's unset slots.
     func build() -> PrefixTrie {
-        var pushed = nodes
+        var values = self.values
         // Parents are created before their children, so one pass in index order pushes values all the way down.
-        for index in pushed.indices {
-            for slot in 0..<256 {
-                let child = Int(pushed[index].children[slot])
-                guard child >= 0 else { continue }
-                let inherited = pushed[index].values[slot]
-                for childSlot in 0..<256 where pushed[child].lengths[childSlot] < 0 {
-                    pushed[child].values[childSlot] = inherited
-                }
+        for slot in children.indices where children[slot] >= 0 {
+            let inherited = values[slot]
+            let base = Int(children[slot]) * 256
+            for childSlot in base..<(base + 256) where lengths[childSlot] < 0 {
+                values[childSlot] = inherited
             }
         }
         // Lay nodes out breadth-first so that each node's children are contiguous.
         var order: [Int] = [0]
-        var newIndex = [Int](repeating: -1, count: pushed.count)
-        newIndex[0] = 0
+        order.reserveCapacity(nodeCount)
         var bitmaps: [UInt64] = []
         var bases: [UInt32] = []
-        var values: [UInt32] = []
-        bitmaps.reserveCapacity(pushed.count * 8)
-        bases.reserveCapacity(pushed.count * 8)
+        var leaves: [UInt32] = []
+        bitmaps.reserveCapacity(nodeCount * 8)
+        bases.reserveCapacity(nodeCount * 8)
         var cursor = 0
         while cursor < order.count {
-            let node = pushed[order[cursor]]
+            let node = order[cursor]
             cursor += 1
-            var childWords = [UInt64](repeating: 0, count: 4)
-            var leafWords = [UInt64](repeating: 0, count: 4)
-            var childBases = [UInt32](repeating: 0, count: 4)
-            var leafBases = [UInt32](repeating: 0, count: 4)
+            var words: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0, 0)
+            var wordBases: [UInt32] = [0, 0, 0, 0, 0, 0, 0, 0]
             var previous: UInt32? = nil
-            for slot in 0..<256 {
-                let word = slot >> 6
-                if slot & 63 == 0 {
-                    childBases[word] = UInt32(order.count)
-                    leafBases[word] = UInt32(values.count)
+            withUnsafeMutableBytes(of: &words) { raw in
+                let word = raw.bindMemory(to: UInt64.self)
+                for slot in 0..<256 {
+                    let index = slot >> 6
+                    if slot & 63 == 0 {
+                        wordBases[index] = UInt32(order.count)
+                        wordBases[4 + index] = UInt32(leaves.count)
+                    }
+                    let child = Int(children[node * 256 + slot])
+                    if child >= 0 {
+                        word[index] |= 1 << UInt64(slot & 63)
+                        order.append(child)
+                        continue
+                    }
+                    // A new run of values starts here; child slots do not break runs. A leaf slot whose word
+                    // has no run start at or before it belongs to a run begun in an earlier word: the inclusive
+                    // count is then zero and the lookup lands on `leafBases[word] - 1`, that run.
+                    let value = values[node * 256 + slot]
+                    if previous != value {
+                        word[4 + index] |= 1 << UInt64(slot & 63)
+                        leaves.append(value)
+                        previous = value
+                    }
                 }
-                let child = Int(node.children[slot])
-                if child >= 0 {
-                    childWords[word] |= 1 << UInt64(slot & 63)
-                    newIndex[child] = order.count
-                    order.append(child)
-                    continue
-                }
-                // A new run of values starts here. Child slots do not break runs.
-                if previous != node.values[slot] {
-                    leafWords[word] |= 1 << UInt64(slot & 63)
-                    values.append(node.values[slot])
-                    previous = node.values[slot]
-                }
+                bitmaps.append(contentsOf: word)
             }
-            // A leaf slot whose word has no run start at or before it belongs to a run begun in an earlier
-            // word: the inclusive count is then zero and the lookup lands on `leafBases[word] - 1`, that run.
-            bitmaps += childWords
-            bitmaps += leafWords
-            bases += childBases
-            bases += leafBases
+            bases += wordBases
         }
-        return PrefixTrie(bitmaps: FixedArray(bitmaps), bases: FixedArray(bases), values: FixedArray(values))
+        return PrefixTrie(bitmaps: FixedArray(bitmaps), bases: FixedArray(bases), values: FixedArray(leaves))
     }
 }

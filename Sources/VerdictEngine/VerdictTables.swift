@@ -1,6 +1,6 @@
 import NetworkTypes
 
-/// A rule of a compiled policy: which peers and which ports it allows.
+/// A rule of a compiled policy while compiling: which peers and which ports it allows. Encoded into programs.
 struct CompiledRule: BitwiseCopyable {
     /// Range in `peerRefs`; an empty range matches every peer.
     var peerStart: UInt32
@@ -13,7 +13,7 @@ struct CompiledRule: BitwiseCopyable {
     var index: UInt32
 }
 
-/// A `ports` entry: a numeric range of one protocol, or a named port resolved against the destination pod.
+/// A `ports` entry while compiling: a numeric range of one protocol, or a named port resolved against the destination pod.
 struct CompiledPort: BitwiseCopyable {
     var low: UInt16
     var high: UInt16
@@ -48,39 +48,57 @@ struct CompiledIdentitySet: BitwiseCopyable {
     var wordOffset: UInt32
 }
 
+/// What an address slot (the value the tries give) stands for.
+struct SlotInfo: BitwiseCopyable {
+    /// The identity of the pod that owns the address, or -1 for addresses outside every pod.
+    var identity: Int32
+    /// The ipBlock class of the address.
+    var blockClass: UInt32
+}
+
+/// Per identity: its namespace, the offsets of its rule programs (-1: not isolated in that direction), and its
+/// named container ports.
+struct IdentityInfo: BitwiseCopyable {
+    var namespace: Int32
+    var ingress: Int32
+    var egress: Int32
+    var namedPortStart: UInt32
+    var namedPortCount: UInt32
+}
+
 /// The compiled tables of a snapshot, as plain memory: what a worker reads for every verdict.
 ///
 /// Copying this struct copies pointers; reading it takes no lock and touches no reference count. Its memory
 /// belongs to a `CompiledSnapshot`, which must outlive every use (the datapath guarantees this with RCU).
+///
+/// The rules that apply to an identity in one direction are laid out as one contiguous program of 32-bit words,
+/// so a verdict reads them sequentially instead of chasing indices:
+///
+///     count                                   rules in the program
+///     per rule: ruleID                        the compiled rule (for reasons and metrics)
+///               portCount | peerCount << 16
+///               per port: low | high << 16, transport | isNamed << 8 | nameID << 9
+///               per peer: reference           an identity set, or an ipBlock with the top bit set
+///
+/// Identities selected by the same policies share one program; rules with identical ports and peers appear once
+/// (the first, in policy order). `explainPrograms` keeps every rule, for `explain`.
 public struct VerdictTables: @unchecked Sendable {
     // Sendable: immutable after compilation; the owner frees it only after every reader is done.
     let ipv4: PrefixTrie
     let ipv6: PrefixTrie
-    /// Per address slot (the value the tries give): the identity (-1 for addresses outside every pod) and
-    /// the ipBlock class.
-    let slotIdentity: FixedArray<Int32>
-    let slotClass: FixedArray<UInt32>
+    let slots: FixedArray<SlotInfo>
     /// Per ipBlock class, `classWords` words: bit b is set when the class lies inside ipBlock b.
     let classWords: Int
     let classBits: FixedArray<UInt64>
-    /// Per identity: its namespace index, and per direction the range of its rules in `ruleRefs`
-    /// (start -1: not isolated in that direction).
-    let identityNamespace: FixedArray<Int32>
-    let ingressStart: FixedArray<Int32>
-    let ingressCount: FixedArray<UInt32>
-    let egressStart: FixedArray<Int32>
-    let egressCount: FixedArray<UInt32>
-    /// Per identity, its named container ports: a range in `namedPorts`.
-    let namedPortStart: FixedArray<UInt32>
-    let namedPortCount: FixedArray<UInt32>
+    let identities: FixedArray<IdentityInfo>
     let namedPorts: FixedArray<CompiledNamedPort>
-    let ruleRefs: FixedArray<UInt32>
-    let rules: FixedArray<CompiledRule>
-    /// Peer references: an identity set index, or an ipBlock index with the top bit set.
-    let peerRefs: FixedArray<UInt32>
+    let programs: FixedArray<UInt32>
     let identitySets: FixedArray<CompiledIdentitySet>
     let setWords: FixedArray<UInt64>
-    let ports: FixedArray<CompiledPort>
+    /// Per identity and direction, the offset of the undeduplicated program in `explainPrograms`.
+    let explainPrograms: FixedArray<UInt32>
+    let explainIngress: FixedArray<Int32>
+    let explainEgress: FixedArray<Int32>
 
     static let blockFlag: UInt32 = 0x8000_0000
 
@@ -98,30 +116,30 @@ public struct VerdictTables: @unchecked Sendable {
     public func evaluate(_ flow: FlowKey) -> Verdict {
         let source = slot(of: flow.source)
         let destination = slot(of: flow.destination)
-        let sourceIdentity = slotIdentity[source]
-        let destinationIdentity = slotIdentity[destination]
+        let sourceInfo = slots[source]
+        let destinationInfo = slots[destination]
         let transport = flow.transport.rawValue
         let port = flow.destinationPort
         var isolated = false
         var egressRule: Int32 = -1
-        if sourceIdentity >= 0 {
-            let start = egressStart[Int(sourceIdentity)]
-            if start >= 0 {
+        if sourceInfo.identity >= 0 {
+            let program = identities[Int(sourceInfo.identity)].egress
+            if program >= 0 {
                 isolated = true
-                egressRule = firstMatch(
-                    start: Int(start), count: Int(egressCount[Int(sourceIdentity)]), peerSlot: destination,
-                    destinationIdentity: destinationIdentity, transport: transport, port: port)
+                egressRule = run(
+                    programs, at: Int(program), peer: destinationInfo, destinationIdentity: destinationInfo.identity,
+                    transport: transport, port: port)
                 if egressRule < 0 { return Verdict(reason: .deniedByEgress) }
             }
         }
         var ingressRule: Int32 = -1
-        if destinationIdentity >= 0 {
-            let start = ingressStart[Int(destinationIdentity)]
-            if start >= 0 {
+        if destinationInfo.identity >= 0 {
+            let program = identities[Int(destinationInfo.identity)].ingress
+            if program >= 0 {
                 isolated = true
-                ingressRule = firstMatch(
-                    start: Int(start), count: Int(ingressCount[Int(destinationIdentity)]), peerSlot: source,
-                    destinationIdentity: destinationIdentity, transport: transport, port: port)
+                ingressRule = run(
+                    programs, at: Int(program), peer: sourceInfo, destinationIdentity: destinationInfo.identity,
+                    transport: transport, port: port)
                 if ingressRule < 0 { return Verdict(reason: .deniedByIngress, egressRule: egressRule) }
             }
         }
@@ -129,39 +147,66 @@ public struct VerdictTables: @unchecked Sendable {
             reason: isolated ? .allowedByPolicy : .notIsolated, egressRule: egressRule, ingressRule: ingressRule)
     }
 
-    /// The first rule of `ruleRefs[start..<start+count]` that matches, or -1.
+    /// Runs the program at `offset`: the ID of the first rule that matches, or -1.
     @inline(__always)
-    func firstMatch(
-        start: Int, count: Int, peerSlot: Int, destinationIdentity: Int32, transport: UInt8, port: UInt16
+    func run(
+        _ code: FixedArray<UInt32>, at offset: Int, peer: SlotInfo, destinationIdentity: Int32, transport: UInt8,
+        port: UInt16
     ) -> Int32 {
-        var index = start
-        let end = start &+ count
-        while index < end {
-            let ruleIndex = ruleRefs[index]
-            let rule = rules[Int(ruleIndex)]
-            if portsMatch(rule, destinationIdentity: destinationIdentity, transport: transport, port: port)
-                && peersMatch(rule, peerSlot: peerSlot)
-            {
-                return Int32(bitPattern: ruleIndex)
-            }
-            index &+= 1
+        var match: Int32 = -1
+        forEachMatch(code, at: offset, peer: peer, destinationIdentity: destinationIdentity, transport: transport, port: port) {
+            match = Int32(bitPattern: $0)
+            return false
         }
-        return -1
+        return match
+    }
+
+    /// Calls `body` with the ID of every rule of the program at `offset` that matches, in order, until `body`
+    /// returns false.
+    @inline(__always)
+    func forEachMatch(
+        _ code: FixedArray<UInt32>, at offset: Int, peer: SlotInfo, destinationIdentity: Int32, transport: UInt8,
+        port: UInt16, _ body: (UInt32) -> Bool
+    ) {
+        var cursor = offset &+ 1
+        var remaining = Int(code[offset])
+        while remaining > 0 {
+            remaining &-= 1
+            let ruleID = code[cursor]
+            let counts = code[cursor &+ 1]
+            let portCount = Int(counts & 0xFFFF)
+            let peerCount = Int(counts >> 16)
+            let portStart = cursor &+ 2
+            let peerStart = portStart &+ portCount &* 2
+            cursor = peerStart &+ peerCount
+            if portCount > 0
+                && !portsMatch(code, from: portStart, count: portCount, destinationIdentity: destinationIdentity, transport: transport, port: port)
+            {
+                continue
+            }
+            if peerCount > 0 && !peersMatch(code, from: peerStart, count: peerCount, peer: peer) { continue }
+            if !body(ruleID) { return }
+        }
     }
 
     @inline(__always)
-    func portsMatch(_ rule: CompiledRule, destinationIdentity: Int32, transport: UInt8, port: UInt16) -> Bool {
-        if rule.portCount == 0 { return true }
-        var index = Int(rule.portStart)
-        let end = index &+ Int(rule.portCount)
+    func portsMatch(
+        _ code: FixedArray<UInt32>, from start: Int, count: Int, destinationIdentity: Int32, transport: UInt8,
+        port: UInt16
+    ) -> Bool {
+        var index = start
+        let end = start &+ count &* 2
         while index < end {
-            let entry = ports[index]
-            index &+= 1
-            if entry.transport != transport { continue }
-            if entry.isNamed == 0 {
-                if port >= entry.low && port <= entry.high { return true }
+            let range = code[index]
+            let kind = code[index &+ 1]
+            index &+= 2
+            if UInt8(truncatingIfNeeded: kind) != transport { continue }
+            if kind & 0x100 == 0 {
+                if port >= UInt16(truncatingIfNeeded: range) && port <= UInt16(truncatingIfNeeded: range >> 16) {
+                    return true
+                }
             } else if destinationIdentity >= 0,
-                resolve(nameID: entry.nameID, transport: transport, identity: Int(destinationIdentity)) == port
+                resolve(nameID: kind >> 9, transport: transport, identity: Int(destinationIdentity)) == port
             {
                 return true
             }
@@ -172,8 +217,9 @@ public struct VerdictTables: @unchecked Sendable {
     /// The port number that a named port has on pods of `identity`, or nil.
     @inline(__always)
     func resolve(nameID: UInt32, transport: UInt8, identity: Int) -> UInt16? {
-        var index = Int(namedPortStart[identity])
-        let end = index &+ Int(namedPortCount[identity])
+        let info = identities[identity]
+        var index = Int(info.namedPortStart)
+        let end = index &+ Int(info.namedPortCount)
         while index < end {
             let named = namedPorts[index]
             if named.nameID == nameID && named.transport == transport { return named.port }
@@ -183,19 +229,17 @@ public struct VerdictTables: @unchecked Sendable {
     }
 
     @inline(__always)
-    func peersMatch(_ rule: CompiledRule, peerSlot: Int) -> Bool {
-        if rule.peerCount == 0 { return true }
-        let peerIdentity = slotIdentity[peerSlot]
-        var index = Int(rule.peerStart)
-        let end = index &+ Int(rule.peerCount)
+    func peersMatch(_ code: FixedArray<UInt32>, from start: Int, count: Int, peer: SlotInfo) -> Bool {
+        var index = start
+        let end = start &+ count
         while index < end {
-            let ref = peerRefs[index]
+            let ref = code[index]
             index &+= 1
             if ref & VerdictTables.blockFlag != 0 {
                 let block = Int(ref & ~VerdictTables.blockFlag)
-                let word = classBits[Int(slotClass[peerSlot]) &* classWords &+ (block >> 6)]
+                let word = classBits[Int(peer.blockClass) &* classWords &+ (block >> 6)]
                 if word & (1 << UInt64(block & 63)) != 0 { return true }
-            } else if peerIdentity >= 0, setContains(Int(ref), identity: peerIdentity) {
+            } else if peer.identity >= 0, setContains(Int(ref), identity: peer.identity) {
                 return true
             }
         }
@@ -209,7 +253,7 @@ public struct VerdictTables: @unchecked Sendable {
         case CompiledIdentitySet.Kind.all.rawValue:
             return true
         case CompiledIdentitySet.Kind.namespaces.rawValue:
-            let namespace = Int(identityNamespace[Int(identity)])
+            let namespace = Int(identities[Int(identity)].namespace)
             guard namespace >> 6 < Int(set.wordCount) else { return false }
             return setWords[Int(set.wordOffset) &+ (namespace >> 6)] & (1 << UInt64(namespace & 63)) != 0
         case CompiledIdentitySet.Kind.identities.rawValue:
@@ -223,32 +267,23 @@ public struct VerdictTables: @unchecked Sendable {
 
     /// The bytes of every table.
     var byteCount: Int {
-        ipv4.byteCount + ipv6.byteCount + slotIdentity.byteCount + slotClass.byteCount + classBits.byteCount
-            + identityNamespace.byteCount + ingressStart.byteCount + ingressCount.byteCount + egressStart.byteCount
-            + egressCount.byteCount + namedPortStart.byteCount + namedPortCount.byteCount + namedPorts.byteCount
-            + ruleRefs.byteCount + rules.byteCount + peerRefs.byteCount + identitySets.byteCount
-            + setWords.byteCount + ports.byteCount
+        ipv4.byteCount + ipv6.byteCount + slots.byteCount + classBits.byteCount + identities.byteCount
+            + namedPorts.byteCount + programs.byteCount + identitySets.byteCount + setWords.byteCount
+            + explainPrograms.byteCount + explainIngress.byteCount + explainEgress.byteCount
     }
 
     func deallocate() {
         ipv4.deallocate()
         ipv6.deallocate()
-        slotIdentity.deallocate()
-        slotClass.deallocate()
+        slots.deallocate()
         classBits.deallocate()
-        identityNamespace.deallocate()
-        ingressStart.deallocate()
-        ingressCount.deallocate()
-        egressStart.deallocate()
-        egressCount.deallocate()
-        namedPortStart.deallocate()
-        namedPortCount.deallocate()
+        identities.deallocate()
         namedPorts.deallocate()
-        ruleRefs.deallocate()
-        rules.deallocate()
-        peerRefs.deallocate()
+        programs.deallocate()
         identitySets.deallocate()
         setWords.deallocate()
-        ports.deallocate()
+        explainPrograms.deallocate()
+        explainIngress.deallocate()
+        explainEgress.deallocate()
     }
 }

@@ -1,0 +1,67 @@
+import ArgumentParser
+import Foundation
+import TollgateBench
+
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Benchmarks.",
+        subcommands: [VerdictsBenchCommand.self]
+    )
+}
+
+struct VerdictsBenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "verdicts",
+        abstract: "Verdict throughput of the compiled engine on a synthetic cluster, against the reference evaluator."
+    )
+
+    enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
+        case text, json
+    }
+
+    @Option(help: "Pods in the synthetic cluster.")
+    var pods = 100_000
+
+    @Option(help: "Network policies in the synthetic cluster.")
+    var policies = 10_000
+
+    @Option(help: "Seconds per measurement.")
+    var seconds = 3.0
+
+    @Option(help: "Threads for the all-cores measurement (default: the number of cores).")
+    var threads = ProcessInfo.processInfo.activeProcessorCount
+
+    @Option(help: "Seed of the synthetic cluster.")
+    var seed: UInt64 = 1
+
+    @Option(help: "text or json.")
+    var output: OutputFormat = .text
+
+    func validate() throws {
+        guard pods > 0, policies >= 0, seconds > 0, threads > 0 else {
+            throw ValidationError("--pods, --seconds and --threads must be positive; --policies must not be negative")
+        }
+    }
+
+    func run() throws {
+        let benchmark = VerdictBenchmark(pods: pods, policies: policies, seconds: seconds, threads: threads, seed: seed)
+        let result = benchmark.run { message in
+            if output == .text { print(message) } else { printError(message) }
+        }
+        switch output {
+        case .json:
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            print(String(decoding: try encoder.encode(result), as: UTF8.self))
+        case .text:
+            print("machine: \(result.machine)")
+            print("compile: best \(String(format: "%.1f", result.compile_ms)) ms, median \(String(format: "%.1f", result.compile_ms_median)) ms")
+            print("memory: \(result.table_bytes) bytes, \(String(format: "%.1f", result.bytes_per_pod)) bytes per pod")
+            print("verdicts/s, 1 core: \(Int(result.verdicts_per_sec_per_core))")
+            print("verdicts/s, \(result.threads) threads: \(Int(result.verdicts_per_sec_all_cores))")
+            print("reference verdicts/s: \(Int(result.reference_verdicts_per_sec)) (compiled is \(Int(result.speedup_over_reference))x)")
+            print("reference agreement: \(result.reference_queries_checked - result.reference_disagreements)/\(result.reference_queries_checked)")
+        }
+    }
+}

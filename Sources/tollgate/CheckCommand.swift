@@ -1,0 +1,41 @@
+import ArgumentParser
+import PolicyModel
+
+struct CheckCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check",
+        abstract: "Load a policy directory and report every error.",
+        discussion: "Exits 0 when every manifest loads, 1 with every error listed otherwise."
+    )
+
+    @Option(name: .customLong("policy-dir"), help: "The directory of Kubernetes manifests (.yaml, .yml, .json).")
+    var policyDirectory: String
+
+    @Flag(name: .shortAndLong, help: "Also list the notes (skipped kinds).")
+    var verbose = false
+
+    func run() throws {
+        let result = ManifestLoader.loadDirectory(policyDirectory)
+        let state = ClusterState(objects: result.objects)
+        for error in result.errors { printError("error: \(error)") }
+        for note in result.notes { print("note: \(note)") }
+        let skipped = result.notes.count
+        print(
+            "\(result.files.count) files: \(state.namespaces.count) namespaces, \(state.pods.count) pods, "
+                + "\(state.networkPolicies.count) network policies"
+                + (skipped > 0 ? ", \(skipped) objects of other kinds skipped" : "")
+                + ", \(result.errors.count) errors")
+        if !result.errors.isEmpty { throw ExitStatus.invalidInput }
+    }
+}
+
+func printError(_ text: String) {
+    var standardError = StandardError()
+    print(text, to: &standardError)
+}
+
+struct StandardError: TextOutputStream {
+    mutating func write(_ string: String) {
+        FileHandleWriter.standardError(string)
+    }
+}
