@@ -1,0 +1,176 @@
+import KernelRules
+import LinuxSupport
+import NetworkTypes
+import Testing
+import TollgateTestSupport
+
+/// Installs, re-installs and removes real rules inside fresh network namespaces (root only).
+@Suite("RuleInstaller", .serialized, .enabled(if: NetworkNamespace.availability.available, "needs root and iproute2"))
+struct RuleInstallerTests {
+    static let configuration = RuleConfiguration(
+        podCIDRs: [IPPrefix("10.244.0.0/16"), IPPrefix("fd00:244::/56")].compactMap { $0 },
+        exemptCIDRs: [IPPrefix("10.244.1.1/32"), IPPrefix("fd00:10::/64")].compactMap { $0 },
+        firstQueue: 100, queueCount: 4, failOpen: true)
+
+    /// `iptables-save` (or `ip6tables-save`) output without the comment lines that carry timestamps.
+    static func saved(_ namespace: NetworkNamespace, _ tool: String) throws -> [String] {
+        try namespace.run([tool]).standardOutput.split(separator: "\n").map(String.init).filter { !$0.hasPrefix("#") }
+    }
+
+    /// Both families' saved rules that belong to Tollgate (anything mentioning it, case-insensitively).
+    static func tollgateLines(_ namespace: NetworkNamespace) throws -> [String] {
+        try (saved(namespace, "iptables-save") + saved(namespace, "ip6tables-save")).filter {
+            $0.lowercased().contains("tollgate")
+        }
+    }
+
+    /// The Tollgate lines a correct install of `ruleset` leaves, in `iptables-save` order, IPv4 then IPv6.
+    static func expectedLines(_ ruleset: RenderedRuleset) throws -> [String] {
+        guard case .iptables(let v4, let v6) = ruleset else {
+            Issue.record("expected an iptables ruleset")
+            return []
+        }
+        var lines: [String] = []
+        for family in [v4, v6] {
+            // iptables-save lists user chains sorted by name, then the built-in chains' rules, then ours.
+            let declarations = family.restoreInput.split(separator: "\n").filter { $0.hasPrefix(":") }.map(String.init)
+            lines += declarations.sorted()
+            let builtinOrder = ["PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTROUTING"]
+            let jumps = family.jumps.sorted {
+                (builtinOrder.firstIndex(of: $0.builtinChain) ?? 9) < (builtinOrder.firstIndex(of: $1.builtinChain) ?? 9)
+            }
+            lines += jumps.map(\.savedForm)
+            lines += family.chainRules
+        }
+        return lines
+    }
+
+    /// Expects the namespace's Tollgate lines to be exactly those of `ruleset`, showing both on failure.
+    static func expectInstalled(
+        _ namespace: NetworkNamespace, _ ruleset: RenderedRuleset, sourceLocation: SourceLocation = #_sourceLocation
+    ) throws {
+        let actual = try tollgateLines(namespace)
+        let expected = try expectedLines(ruleset)
+        #expect(actual == expected, sourceLocation: sourceLocation)
+    }
+
+    func withNamespace(_ tag: String, _ body: (NetworkNamespace, RuleInstaller) throws -> Void) throws {
+        let namespace = try NetworkNamespace(tag: tag)
+        defer { namespace.remove() }
+        try body(namespace, RuleInstaller(runner: namespace.runner))
+    }
+
+    @Test
+    func detectionOnThisKernelChoosesIPTablesBecauseOfTheQueueStatement() throws {
+        try withNamespace("kr-detect") { _, installer in
+            let detected = installer.detectBackend()
+            #expect(detected.backend == .iptables)
+            #expect(detected.reason.contains("queue statement"))
+            let forced = installer.detectBackend(forcing: .nftables)
+            #expect(forced == (.nftables, "nftables back end forced by configuration"))
+        }
+    }
+
+    @Test
+    func installPutsEveryRuleInBothFamilies() throws {
+        try withNamespace("kr-install") { namespace, installer in
+            #expect(try installer.isInstalled() == false)
+            let ruleset = try installer.install(Self.configuration, backend: .iptables)
+            try Self.expectInstalled(namespace, ruleset)
+            #expect(try installer.installedBackends() == [.iptables])
+        }
+    }
+
+    @Test
+    func installingTwiceDuplicatesNothing() throws {
+        try withNamespace("kr-twice") { namespace, installer in
+            let ruleset = try installer.install(Self.configuration, backend: .iptables)
+            let first = try Self.saved(namespace, "iptables-save") + Self.saved(namespace, "ip6tables-save")
+            try installer.install(ruleset)
+            let second = try Self.saved(namespace, "iptables-save") + Self.saved(namespace, "ip6tables-save")
+            #expect(second == first)
+            try Self.expectInstalled(namespace, ruleset)
+        }
+    }
+
+    @Test
+    func installAfterACrashedRunAdoptsItsRules() throws {
+        try withNamespace("kr-crash") { namespace, installer in
+            // A crashed run with another configuration, plus stray copies of its jumps and rules.
+            var old = Self.configuration
+            old.firstQueue = 5
+            old.queueCount = 1
+            try installer.install(old, backend: .iptables)
+            for tool in ["iptables", "ip6tables"] {
+                try namespace.run([tool, "-t", "mangle", "-A", "POSTROUTING"] + RuleRenderer.allJumps[0].ruleArguments)
+                try namespace.run([tool, "-t", "mangle", "-A", "INPUT"] + RuleRenderer.allJumps[1].ruleArguments)
+                try namespace.run([tool, "-t", "mangle", "-A", "TOLLGATE-POLICY", "-j", "RETURN"])
+            }
+            let ruleset = try installer.install(Self.configuration, backend: .iptables)
+            try Self.expectInstalled(namespace, ruleset)
+        }
+    }
+
+    @Test
+    func cleanupRemovesEveryTraceAndIsSafeTwice() throws {
+        try withNamespace("kr-cleanup") { namespace, installer in
+            var configuration = Self.configuration
+            configuration.remoteClusterCIDRs = [IPPrefix("10.245.0.0/16")].compactMap { $0 }
+            try installer.install(configuration, backend: .iptables)
+            #expect(try installer.isInstalled())
+            try installer.cleanup()
+            #expect(try Self.tollgateLines(namespace) == [])
+            #expect(try installer.isInstalled() == false)
+            try installer.cleanup()
+            #expect(try Self.tollgateLines(namespace) == [])
+        }
+    }
+
+    @Test
+    func turningNATExemptionOffRemovesItsChain() throws {
+        try withNamespace("kr-nat") { namespace, installer in
+            var configuration = Self.configuration
+            configuration.remoteClusterCIDRs = [IPPrefix("10.245.0.0/16"), IPPrefix("fd00:245::/56")].compactMap { $0 }
+            let withNAT = try installer.install(configuration, backend: .iptables)
+            #expect(try Self.tollgateLines(namespace).sorted() == Self.expectedLines(withNAT).sorted())
+            #expect(try Self.tollgateLines(namespace).contains { $0.contains("TOLLGATE-NAT") })
+            let without = try installer.install(Self.configuration, backend: .iptables)
+            try Self.expectInstalled(namespace, without)
+        }
+    }
+
+    @Test
+    func nftablesScriptIsValidApartFromTheQueueStatementThisKernelLacks() throws {
+        try withNamespace("kr-nft") { namespace, installer in
+            let ruleset = try RuleRenderer().render(Self.configuration, for: .nftables)
+            // With the queue statement replaced, the kernel must accept the whole script.
+            let script = ruleset.text.split(separator: "\n", omittingEmptySubsequences: false)
+                .map { $0.contains("queue flags") || $0.contains("queue num") ? "\t\tcounter" : String($0) }
+                .joined(separator: "\n")
+            let check = try namespace.execute(["nft", "-c", "-f", "-"], input: script)
+            #expect(check.succeeded, "nft -c rejected the script: \(check.standardError)")
+            // Installing it for real fails on the queue statement, atomically: nothing is left behind.
+            #expect {
+                try installer.install(ruleset)
+            } throws: { error in
+                guard case KernelRulesError.commandFailed(let command, _, let standardError) = error else { return false }
+                return command.suffix(3) == ["nft", "-f", "-"] && standardError.contains("queue")
+            }
+            #expect(try namespace.run(["nft", "list", "ruleset"]).standardOutput == "")
+            #expect(try installer.isInstalled() == false)
+        }
+    }
+
+    @Test
+    func installingIPTablesRemovesAnNFTablesTable() throws {
+        try withNamespace("kr-switch") { namespace, installer in
+            try namespace.run(["nft", "add", "table", "inet", "tollgate"])
+            #expect(try installer.installedBackends() == [.nftables])
+            let ruleset = try installer.install(Self.configuration, backend: .iptables)
+            #expect(try installer.installedBackends() == [.iptables])
+            try Self.expectInstalled(namespace, ruleset)
+            try installer.cleanup()
+            #expect(try installer.installedBackends() == [])
+        }
+    }
+}

@@ -1,0 +1,167 @@
+import Foundation
+import KernelRules
+import NetworkTypes
+import Testing
+
+/// Builds a prefix from a literal, failing the test (not trapping) when it does not parse.
+func prefixes(_ texts: [String], sourceLocation: SourceLocation = #_sourceLocation) throws -> [IPPrefix] {
+    try texts.map { text in try #require(IPPrefix(text), "bad prefix \(text)", sourceLocation: sourceLocation) }
+}
+
+/// The configurations whose renderings are kept as golden files.
+struct GoldenCase: Sendable, CustomTestStringConvertible {
+    var name: String
+    var backend: RuleBackend
+    var pods: [String]
+    var exempt: [String]
+    var firstQueue: UInt16
+    var queueCount: UInt16
+    var failOpen: Bool
+    var remote: [String] = []
+
+    var testDescription: String { name }
+
+    func configuration() throws -> RuleConfiguration {
+        RuleConfiguration(
+            podCIDRs: try prefixes(pods), exemptCIDRs: try prefixes(exempt), firstQueue: firstQueue,
+            queueCount: queueCount, failOpen: failOpen, remoteClusterCIDRs: try prefixes(remote))
+    }
+
+    static let dualStack = ["10.244.0.0/16", "fd00:244::/56"]
+    static let nodes = ["192.168.10.0/24", "10.244.1.1/32", "fd00:10::/64"]
+
+    static let all: [GoldenCase] = [
+        GoldenCase(
+            name: "iptables-fail-open-balanced", backend: .iptables, pods: dualStack, exempt: nodes,
+            firstQueue: 100, queueCount: 4, failOpen: true),
+        GoldenCase(
+            name: "iptables-fail-closed-single", backend: .iptables, pods: dualStack, exempt: nodes,
+            firstQueue: 7, queueCount: 1, failOpen: false),
+        GoldenCase(
+            name: "iptables-remote-cluster-nat", backend: .iptables, pods: dualStack, exempt: [],
+            firstQueue: 0, queueCount: 2, failOpen: true, remote: ["10.245.0.0/16", "fd00:245::/56"]),
+        GoldenCase(
+            name: "nftables-fail-open-balanced", backend: .nftables, pods: dualStack, exempt: nodes,
+            firstQueue: 100, queueCount: 4, failOpen: true),
+        GoldenCase(
+            name: "nftables-fail-closed-single", backend: .nftables, pods: dualStack, exempt: nodes,
+            firstQueue: 7, queueCount: 1, failOpen: false),
+    ]
+}
+
+@Suite("RuleRenderer")
+struct RuleRendererTests {
+    static let goldenDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .appendingPathComponent("Golden")
+
+    /// Compares the rendering with `Golden/<name>.txt`; `TOLLGATE_UPDATE_GOLDEN=1` rewrites the file instead.
+    @Test(arguments: GoldenCase.all)
+    func renderingMatchesGoldenFile(_ golden: GoldenCase) throws {
+        let text = try RuleRenderer().render(golden.configuration(), for: golden.backend).text
+        let file = Self.goldenDirectory.appendingPathComponent("\(golden.name).txt")
+        if ProcessInfo.processInfo.environment["TOLLGATE_UPDATE_GOLDEN"] == "1" {
+            try FileManager.default.createDirectory(at: Self.goldenDirectory, withIntermediateDirectories: true)
+            try text.write(to: file, atomically: true, encoding: .utf8)
+        }
+        let expected = try String(contentsOf: file, encoding: .utf8)
+        #expect(text == expected)
+    }
+
+    @Test(arguments: [RuleBackend.iptables, .nftables])
+    func failOpenBypassesAndFailClosedDoesNot(_ backend: RuleBackend) throws {
+        var configuration = RuleConfiguration(podCIDRs: try prefixes(["10.244.0.0/16"]), firstQueue: 3, queueCount: 2)
+        configuration.failOpen = true
+        let open = try RuleRenderer().render(configuration, for: backend).text
+        configuration.failOpen = false
+        let closed = try RuleRenderer().render(configuration, for: backend).text
+        let bypass = backend == .iptables ? "--queue-bypass" : "bypass"
+        #expect(open.contains(bypass))
+        #expect(!closed.contains(bypass))
+    }
+
+    @Test
+    func iptablesQueueTargetsMatchQueueRange() throws {
+        let pods = try prefixes(["10.244.0.0/16", "fd00:244::/56"])
+        let single = RuleConfiguration(podCIDRs: pods, firstQueue: 9, queueCount: 1, failOpen: false)
+        let balanced = RuleConfiguration(podCIDRs: pods, firstQueue: 9, queueCount: 3, failOpen: true)
+        guard case .iptables(let v4, let v6) = try RuleRenderer().render(single, for: .iptables),
+            case .iptables(let b4, _) = try RuleRenderer().render(balanced, for: .iptables)
+        else {
+            Issue.record("iptables back end rendered something else")
+            return
+        }
+        let queueLine = "-A TOLLGATE-QUEUE -m comment --comment \"tollgate: decide new pod connections\" -j NFQUEUE"
+        #expect(v4.chainRules.last == queueLine + " --queue-num 9")
+        #expect(v6.chainRules.last == queueLine + " --queue-num 9")
+        #expect(b4.chainRules.last == queueLine + " --queue-balance 9:11 --queue-bypass --queue-cpu-fanout")
+    }
+
+    @Test
+    func familiesGetOnlyTheirOwnPrefixesAndIPv6KeepsNeighbourDiscovery() throws {
+        let configuration = RuleConfiguration(
+            podCIDRs: try prefixes(["10.244.0.0/16", "fd00:244::/56"]),
+            exemptCIDRs: try prefixes(["10.244.1.1/32"]), firstQueue: 1, queueCount: 1, failOpen: true)
+        guard case .iptables(let v4, let v6) = try RuleRenderer().render(configuration, for: .iptables) else {
+            Issue.record("iptables back end rendered something else")
+            return
+        }
+        let queue = "-A TOLLGATE-QUEUE -m comment --comment \"tollgate: decide new pod connections\" -j NFQUEUE"
+            + " --queue-num 1 --queue-bypass"
+        #expect(
+            v4.chainRules == [
+                "-A TOLLGATE-POLICY -m conntrack ! --ctstate NEW -j RETURN",
+                "-A TOLLGATE-POLICY -s 10.244.1.1/32 -j RETURN",
+                "-A TOLLGATE-POLICY -d 10.244.1.1/32 -j RETURN",
+                "-A TOLLGATE-POLICY -s 10.244.0.0/16 -j TOLLGATE-QUEUE",
+                "-A TOLLGATE-POLICY -d 10.244.0.0/16 -j TOLLGATE-QUEUE",
+                queue,
+            ])
+        #expect(
+            v6.chainRules == [
+                "-A TOLLGATE-POLICY -p ipv6-icmp -m icmp6 --icmpv6-type 133 -j RETURN",
+                "-A TOLLGATE-POLICY -p ipv6-icmp -m icmp6 --icmpv6-type 134 -j RETURN",
+                "-A TOLLGATE-POLICY -p ipv6-icmp -m icmp6 --icmpv6-type 135 -j RETURN",
+                "-A TOLLGATE-POLICY -p ipv6-icmp -m icmp6 --icmpv6-type 136 -j RETURN",
+                "-A TOLLGATE-POLICY -p ipv6-icmp -m icmp6 --icmpv6-type 137 -j RETURN",
+                "-A TOLLGATE-POLICY -m conntrack ! --ctstate NEW -j RETURN",
+                "-A TOLLGATE-POLICY -s fd00:244::/56 -j TOLLGATE-QUEUE",
+                "-A TOLLGATE-POLICY -d fd00:244::/56 -j TOLLGATE-QUEUE",
+                queue,
+            ])
+        #expect(v4.jumps == Array(RuleRenderer.allJumps.prefix(2)))
+    }
+
+    @Test
+    func normalizationDropsDuplicatesAndNestedPrefixes() throws {
+        let input = try prefixes(["10.1.0.0/16", "10.0.0.0/8", "10.1.2.0/24", "192.168.0.0/24", "10.0.0.0/8", "fd00::/8"])
+        #expect(RuleRenderer.normalized(input, family: .ipv4) == (try prefixes(["10.0.0.0/8", "192.168.0.0/24"])))
+        #expect(RuleRenderer.normalized(input, family: .ipv6) == (try prefixes(["fd00::/8"])))
+    }
+
+    struct InvalidCase: Sendable {
+        var firstQueue: UInt16
+        var queueCount: UInt16
+        var expected: KernelRulesError
+    }
+
+    @Test(arguments: [
+        InvalidCase(firstQueue: 0, queueCount: 0, expected: .invalidConfiguration("queueCount must be at least 1")),
+        InvalidCase(
+            firstQueue: 65535, queueCount: 2,
+            expected: .invalidConfiguration("queues 65535 + 2 run past 65535")),
+    ])
+    func invalidQueueRangesAreRejected(_ invalid: InvalidCase) throws {
+        let configuration = RuleConfiguration(
+            podCIDRs: try prefixes(["10.0.0.0/8"]), firstQueue: invalid.firstQueue, queueCount: invalid.queueCount)
+        for backend in RuleBackend.allCases {
+            #expect(throws: invalid.expected) { try RuleRenderer().render(configuration, for: backend) }
+        }
+    }
+
+    @Test
+    func nftablesRejectsRemoteClusterNATForNow() throws {
+        let configuration = RuleConfiguration(
+            podCIDRs: try prefixes(["10.0.0.0/8"]), remoteClusterCIDRs: try prefixes(["10.245.0.0/16"]))
+        #expect(throws: KernelRulesError.self) { try RuleRenderer().render(configuration, for: .nftables) }
+    }
+}
