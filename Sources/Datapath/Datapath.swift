@@ -1,0 +1,70 @@
+import NetfilterQueue
+
+/// How the datapath receives and decides.
+public struct DatapathConfiguration: Sendable, Hashable {
+    /// The first queue; worker i owns queue `firstQueue + i`.
+    public var firstQueue: UInt16
+    public var workers: Int
+    public var failureMode: FailureMode
+    /// Flow-cache entries per worker.
+    public var flowCacheSize: Int
+    /// Messages per receive and verdicts per send.
+    public var batchCapacity: Int
+
+    public init(
+        firstQueue: UInt16 = 0, workers: Int, failureMode: FailureMode = .open, flowCacheSize: Int = 16384,
+        batchCapacity: Int = 64
+    ) {
+        self.firstQueue = firstQueue
+        self.workers = workers
+        self.failureMode = failureMode
+        self.flowCacheSize = flowCacheSize
+        self.batchCapacity = batchCapacity
+    }
+}
+
+/// The NFQUEUE datapath: one worker thread per queue, all reading the snapshot the publisher holds.
+public final class Datapath: Sendable {
+    public let configuration: DatapathConfiguration
+    public let publisher: SnapshotPublisher
+    private let workers: [VerdictWorker]
+
+    public init(configuration: DatapathConfiguration, publisher: SnapshotPublisher) {
+        precondition(configuration.workers > 0, "at least one worker")
+        self.configuration = configuration
+        self.publisher = publisher
+        workers = (0..<configuration.workers).map {
+            VerdictWorker(queue: QueueNumber(configuration.firstQueue + UInt16($0)))
+        }
+    }
+
+    /// Binds every queue and starts the workers. On failure, the workers already started are stopped and the
+    /// error says which queue failed and why (another process holding a queue is the usual cause).
+    public func start() throws(NetfilterQueueError) {
+        let queueConfiguration = QueueConfiguration(
+            copyRange: 128, failOpen: configuration.failureMode == .open, gso: true,
+            batchCapacity: configuration.batchCapacity, receiveTimeout: .milliseconds(100))
+        for (index, worker) in workers.enumerated() {
+            do {
+                try worker.start(
+                    configuration: queueConfiguration, failureMode: configuration.failureMode,
+                    flowCacheSize: configuration.flowCacheSize, publisher: publisher)
+            } catch {
+                for started in workers[..<index] { started.stop() }
+                throw error
+            }
+        }
+    }
+
+    /// Stops every worker; returns within about one receive timeout. Closing the sockets makes the kernel drop
+    /// what is still queued for them (or pass it, with the rules' bypass in fail-open mode).
+    public func stop() {
+        for worker in workers { worker.stop() }
+    }
+
+    /// Every worker's counters.
+    public var statistics: [WorkerStatistics] { workers.map { $0.counters.read() } }
+
+    /// The queues the workers own.
+    public var queues: [UInt16] { workers.map(\.queue.rawValue) }
+}

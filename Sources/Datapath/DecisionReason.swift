@@ -1,0 +1,37 @@
+import VerdictEngine
+
+/// Why the datapath gave a packet its verdict: the engine's reasons, plus the cases the engine never sees.
+public enum DecisionReason: Int, CaseIterable, Sendable, CustomStringConvertible {
+    case notIsolated = 0
+    case allowedByPolicy
+    case deniedByEgress
+    case deniedByIngress
+    /// IPv6 neighbour discovery, which always passes (RFC 4861; kube-network-policies #191).
+    case neighbourDiscovery
+    /// The packet could not be parsed: the failure-mode verdict.
+    case malformed
+    /// No policy snapshot is active yet (the directory is missing or has never loaded): the failure-mode verdict.
+    case noSnapshot
+
+    init(_ reason: VerdictReason) {
+        switch reason {
+        case .notIsolated: self = .notIsolated
+        case .allowedByPolicy: self = .allowedByPolicy
+        case .deniedByEgress: self = .deniedByEgress
+        case .deniedByIngress: self = .deniedByIngress
+        }
+    }
+
+    /// The metric label value.
+    public var description: String {
+        switch self {
+        case .notIsolated: return "not_isolated"
+        case .allowedByPolicy: return "allowed_by_policy"
+        case .deniedByEgress: return "denied_egress"
+        case .deniedByIngress: return "denied_ingress"
+        case .neighbourDiscovery: return "neighbour_discovery"
+        case .malformed: return "malformed"
+        case .noSnapshot: return "no_snapshot"
+        }
+    }
+}

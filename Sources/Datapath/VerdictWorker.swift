@@ -1,0 +1,177 @@
+internal import CUserspaceRCU
+import LinuxSupport
+import NetfilterQueue
+import NetworkTypes
+import PacketHeaders
+import Synchronization
+import VerdictEngine
+
+/// One worker: a dedicated thread that owns one queue socket, receives packets in batches, decides each against
+/// the RCU-published snapshot and sends the batch's verdicts with one system call.
+///
+/// The loop allocates nothing, takes no lock and touches no reference count per packet: buffers, the flow
+/// cache and the verdict batch are allocated before it starts, the snapshot is reached through a raw pointer
+/// inside an RCU read-side section, and counters are added once per batch.
+final class VerdictWorker: Sendable {
+    let queue: QueueNumber
+    let counters: WorkerCounters
+    private let stopping = Atomic<Bool>(false)
+    private let thread: Mutex<DedicatedThread?> = Mutex(nil)
+
+    init(queue: QueueNumber) {
+        self.queue = queue
+        counters = WorkerCounters(queue: queue.rawValue)
+    }
+
+    /// Opens the queue socket on the calling thread (so a bind failure is reported at once), then starts the
+    /// worker thread that owns it.
+    func start(
+        configuration: QueueConfiguration, failureMode: FailureMode, flowCacheSize: Int, publisher: SnapshotPublisher
+    ) throws(NetfilterQueueError) {
+        let socket = try NetfilterQueueSocket(queue: queue, configuration: configuration)
+        let box = SocketBox(socket)
+        let batchCapacity = configuration.batchCapacity
+        do {
+            let started = try DedicatedThread(name: "tollgate-q\(queue.rawValue)") { [self] in
+                loop(
+                    socket: box.take(), publisher: publisher, failureMode: failureMode, batchCapacity: batchCapacity,
+                    flowCacheSize: flowCacheSize)
+            }
+            thread.withLock { $0 = started }
+        } catch {
+            throw NetfilterQueueError(call: "pthread_create", errno: error.errno.rawValue, message: "cannot start the worker thread")
+        }
+    }
+
+    /// Asks the worker to stop and waits for it (at most one receive timeout).
+    func stop() {
+        stopping.store(true, ordering: .relaxed)
+        let started = thread.withLock { thread -> DedicatedThread? in
+            defer { thread = nil }
+            return thread
+        }
+        started?.join()
+    }
+
+    private func loop(
+        socket: NetfilterQueueSocket, publisher: SnapshotPublisher, failureMode: FailureMode, batchCapacity: Int,
+        flowCacheSize: Int
+    ) {
+        tollgate_rcu_register_thread()
+        defer { tollgate_rcu_unregister_thread() }
+        var batch = ReceivedBatch(capacity: batchCapacity)
+        var verdicts = VerdictBatch(capacity: batchCapacity)
+        var cache = FlowCache(capacity: flowCacheSize)
+        var accepted = [UInt64](repeating: 0, count: DecisionReason.allCases.count)
+        var dropped = [UInt64](repeating: 0, count: DecisionReason.allCases.count)
+        let bounds = WorkerCounters.latencyBoundsMicroseconds.map { UInt64($0 * 1000) }
+        var reportedOverflows = 0
+        let failure = failureMode.verdict()
+
+        while !stopping.load(ordering: .relaxed) {
+            counters.lastProgressNanoseconds.store(MonotonicClock.nanoseconds(), ordering: .relaxed)
+            // Blocking in recv is an extended quiescent state: publications never wait for an idle worker.
+            tollgate_rcu_thread_offline()
+            let received: Int
+            do {
+                received = try socket.receive(into: &batch)
+            } catch {
+                tollgate_rcu_thread_online()
+                counters.receiveErrors.add(1, ordering: .relaxed)
+                continue
+            }
+            tollgate_rcu_thread_online()
+            if socket.receiveBufferOverflows != reportedOverflows {
+                counters.receiveBufferOverflows.add(
+                    UInt64(socket.receiveBufferOverflows - reportedOverflows), ordering: .relaxed)
+                reportedOverflows = socket.receiveBufferOverflows
+            }
+            if received == 0 { continue }
+            let started = MonotonicClock.nanoseconds()
+            let published = publisher.read()
+            let generation = published?.pointee.generation ?? 0
+            var hits: UInt64 = 0
+            var misses: UInt64 = 0
+            for index in 0..<received {
+                let packet = batch[index]
+                let reason: DecisionReason
+                let verdict: NetfilterQueue.Verdict
+                if let published {
+                    do {
+                        let flow = try PacketParser.parse(packet.payload)
+                        if flow.isNeighbourDiscovery {
+                            reason = .neighbourDiscovery
+                            verdict = .accept
+                        } else {
+                            let decided: VerdictEngine.Verdict
+                            if let cached = cache.lookup(flow, generation: generation) {
+                                decided = cached
+                                hits &+= 1
+                            } else {
+                                decided = published.pointee.tables.evaluate(flow)
+                                cache.insert(flow, generation: generation, verdict: decided)
+                                misses &+= 1
+                            }
+                            reason = DecisionReason(decided.reason)
+                            verdict = decided.isAllowed ? .accept : .drop
+                        }
+                    } catch {
+                        reason = .malformed
+                        verdict = failure
+                    }
+                } else {
+                    reason = .noSnapshot
+                    verdict = failure
+                }
+                if verdict == .accept { accepted[reason.rawValue] &+= 1 } else { dropped[reason.rawValue] &+= 1 }
+                verdicts.append(packetID: packet.packetID, verdict: verdict)
+            }
+            do {
+                try socket.sendVerdicts(verdicts)
+            } catch {
+                counters.verdictSendErrors.add(1, ordering: .relaxed)
+            }
+            verdicts.removeAll()
+            // The snapshot pointer is not used past this point.
+            tollgate_rcu_quiescent_state()
+
+            let elapsed = MonotonicClock.nanoseconds() &- started
+            var bucket = bounds.count
+            for (index, bound) in bounds.enumerated() where elapsed <= bound {
+                bucket = index
+                break
+            }
+            counters.latencyBuckets[bucket].add(UInt64(received))
+            counters.latencySumNanoseconds.add(elapsed &* UInt64(received), ordering: .relaxed)
+            counters.packets.add(UInt64(received), ordering: .relaxed)
+            counters.batches.add(1, ordering: .relaxed)
+            counters.cacheHits.add(hits, ordering: .relaxed)
+            counters.cacheMisses.add(misses, ordering: .relaxed)
+            counters.snapshotGeneration.store(generation, ordering: .relaxed)
+            for index in 0..<accepted.count {
+                if accepted[index] != 0 {
+                    counters.accepted[index].add(accepted[index])
+                    accepted[index] = 0
+                }
+                if dropped[index] != 0 {
+                    counters.dropped[index].add(dropped[index])
+                    dropped[index] = 0
+                }
+            }
+        }
+    }
+}
+
+/// Hands a queue socket to the worker thread. The socket is used by exactly one thread at a time: the opener
+/// until `take()`, then the worker.
+private final class SocketBox: @unchecked Sendable {
+    // @unchecked: the socket is handed over once, before the worker thread starts reading it.
+    private var socket: NetfilterQueueSocket?
+
+    init(_ socket: NetfilterQueueSocket) { self.socket = socket }
+
+    func take() -> NetfilterQueueSocket {
+        defer { socket = nil }
+        return socket!
+    }
+}
