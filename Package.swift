@@ -61,7 +61,8 @@ let package = Package(
         .executableTarget(
             name: "tollgate",
             dependencies: [
-                "TollgateDaemon", "TollgateBench", "VerdictEngine", "PolicyModel", "KernelRules",
+                "TollgateDaemon", "TollgateBench", "VerdictEngine", "PolicyModel", "KernelRules", "Datapath",
+                "LinuxSupport", "NetworkTypes",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -73,7 +74,9 @@ let package = Package(
         .testTarget(name: "LinuxSupportTests", dependencies: ["LinuxSupport"]),
         .testTarget(name: "PacketHeadersTests", dependencies: ["PacketHeaders", "TollgateTestSupport"]),
         .testTarget(name: "PolicyModelTests", dependencies: ["PolicyModel"]),
-        .testTarget(name: "VerdictEngineTests", dependencies: ["VerdictEngine", "PolicyModel", "TollgateBench"]),
+        .testTarget(
+            name: "VerdictEngineTests", dependencies: ["VerdictEngine", "PolicyModel", "TollgateBench"],
+            exclude: ["Fixtures"]),
         .testTarget(name: "KernelRulesTests", dependencies: ["KernelRules", "TollgateTestSupport"], exclude: ["Golden"]),
         .testTarget(name: "DatapathTests", dependencies: ["Datapath", "NetfilterQueue", "TollgateTestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["TollgateTestSupport", "LinuxSupport"]),

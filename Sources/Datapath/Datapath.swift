@@ -1,3 +1,4 @@
+@_exported import struct NetfilterQueue.QueueStatistics
 import NetfilterQueue
 
 /// How the datapath receives and decides.
@@ -67,4 +68,13 @@ public final class Datapath: Sendable {
 
     /// The queues the workers own.
     public var queues: [UInt16] { workers.map(\.queue.rawValue) }
+}
+
+extension Datapath {
+    /// The kernel's counters for this datapath's queues (`/proc/net/netfilter/nfnetlink_queue` of the calling
+    /// thread's network namespace): queue length, queue drops and user drops.
+    public func kernelQueueStatistics() throws(NetfilterQueueError) -> [QueueStatistics] {
+        let mine = Set(queues)
+        return try QueueStatistics.read().filter { mine.contains($0.queue.rawValue) }
+    }
 }

@@ -47,16 +47,23 @@ public enum ManifestLoader {
             result.errors.append(PolicyError(file: file, line: error.line, message: error.message))
             return result
         }
-        for (index, document) in documents.enumerated() {
-            decode(document: document, index: index, into: &result)
-        }
         // Two objects with the same key in one file: the API would hold one; keep the first and say so.
         var seen = Set<ObjectKey>()
-        result.objects = result.objects.filter { object in
-            if seen.insert(object.key).inserted { return true }
-            result.errors.append(
-                PolicyError(file: file, object: object.key, message: "defined more than once in this file; the first definition is used"))
-            return false
+        for (index, document) in documents.enumerated() {
+            let before = result.objects.count
+            decode(document: document, index: index, into: &result)
+            var kept = Array(result.objects[..<before])
+            for object in result.objects[before...] {
+                if seen.insert(object.key).inserted {
+                    kept.append(object)
+                } else {
+                    result.errors.append(
+                        PolicyError(
+                            file: file, documentIndex: index, object: object.key,
+                            message: "defined more than once in this file; the first definition is used"))
+                }
+            }
+            result.objects = kept
         }
         return result
     }

@@ -83,9 +83,13 @@ indirect enum ManifestNode {
     static func documents(yaml text: String) throws(ManifestSyntaxError) -> [ManifestNode] {
         var result: [ManifestNode] = []
         do {
-            for node in try Yams.compose_all(yaml: text) {
+            // The sequence stops quietly at a syntax error and keeps it in `error`: a document after a typo
+            // would otherwise vanish without a word.
+            var sequence = try Yams.compose_all(yaml: text)
+            while let node = sequence.next() {
                 result.append(try ManifestNode(yaml: node))
             }
+            if let error = sequence.error { throw error }
         } catch let error as ManifestSyntaxError {
             throw error
         } catch let error as YamlError {

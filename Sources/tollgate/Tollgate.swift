@@ -8,7 +8,8 @@ struct Tollgate: AsyncParsableCommand {
         abstract: "Kubernetes NetworkPolicy enforcement through NFQUEUE.",
         version: "0.1.0",
         subcommands: [
-            CheckCommand.self, ExplainCommand.self, BenchCommand.self,
+            RunCommand.self, CheckCommand.self, ExplainCommand.self, RulesCommand.self, CleanupCommand.self,
+            BenchCommand.self,
         ]
     )
 }

@@ -1,0 +1,202 @@
+import Datapath
+import Dispatch
+import Foundation
+import KernelRules
+import LinuxSupport
+import Logging
+import NetworkTypes
+import PolicyModel
+import Synchronization
+import VerdictEngine
+
+/// The enforcing daemon: loads policies, publishes compiled snapshots to the datapath, keeps the kernel rules in
+/// place, and answers on the metrics endpoint.
+///
+/// Start-up order matters: the first snapshot is compiled and the queues are bound before the kernel rules send
+/// any packet to them, and the metrics endpoint is bound before the rules too, so a start that fails leaves the
+/// kernel as it was.
+public final class Daemon: Sendable {
+    public let configuration: DaemonConfiguration
+    let logger: Logger
+    let installer: RuleInstaller
+    let publisher = SnapshotPublisher()
+    let datapath: Datapath
+    let state = Mutex(DaemonState())
+    private let source: Mutex<PolicyDirectorySource>
+    private let reloadRequested = Atomic<Bool>(false)
+    private let stopRequested = Atomic<Bool>(false)
+    private let termination = DispatchSemaphore(value: 0)
+
+    public init(configuration: DaemonConfiguration, logger: Logger, installer: RuleInstaller = RuleInstaller()) {
+        self.configuration = configuration
+        self.logger = logger
+        self.installer = installer
+        source = Mutex(PolicyDirectorySource(directory: configuration.policyDirectory))
+        datapath = Datapath(
+            configuration: DatapathConfiguration(
+                firstQueue: configuration.firstQueue, workers: configuration.workers,
+                failureMode: configuration.failureMode, flowCacheSize: configuration.flowCacheSize),
+            publisher: publisher)
+    }
+
+    /// Runs until SIGTERM or SIGINT. SIGHUP rereads the policy directory. Signals must already be blocked in the
+    /// process (`SignalWatcher.blockInProcess`) before any thread starts.
+    public func run() throws(DaemonError) {
+        let problems = configuration.problems()
+        guard problems.isEmpty else {
+            throw DaemonError(.invalidConfiguration, problems.joined(separator: "; "))
+        }
+        logger.info(
+            "starting",
+            metadata: [
+                "policy-dir": "\(configuration.policyDirectory)", "workers": "\(configuration.workers)",
+                "queues": "\(configuration.firstQueue)-\(Int(configuration.firstQueue) + configuration.workers - 1)",
+                "failure-mode": "\(configuration.failureMode.rawValue)",
+            ])
+        reload(reason: "start")
+
+        do {
+            try datapath.start()
+        } catch {
+            throw DaemonError(.queueUnavailable, "\(error)")
+        }
+        let server: HTTPServer
+        do {
+            server = try HTTPServer(address: configuration.metricsAddress) { [self] request in
+                handle(request)
+            }
+        } catch {
+            datapath.stop()
+            throw DaemonError(.endpointUnavailable, "\(error)")
+        }
+        let (backend, reason) = installer.detectBackend(forcing: configuration.backend)
+        logger.info("kernel rules back end: \(backend)", metadata: ["reason": "\(reason)"])
+        do {
+            _ = try installer.install(configuration.ruleConfiguration, backend: backend)
+        } catch {
+            server.stop()
+            datapath.stop()
+            throw DaemonError(.rulesFailed, "\(error)")
+        }
+        state.withLock {
+            $0.rulesInstalled = true
+            $0.backend = backend
+            $0.backendReason = reason
+        }
+        logger.info("enforcing", metadata: ["metrics": "\(server.address)"])
+
+        let signals: SignalWatcher
+        let reloader: DedicatedThread
+        do {
+            signals = try SignalWatcher { [self] signal in
+                switch signal {
+                case .hangup:
+                    logger.info("SIGHUP: rereading the policy directory")
+                    reloadRequested.store(true, ordering: .relaxed)
+                case .terminate, .interrupt:
+                    logger.info("\(signal): stopping")
+                    termination.signal()
+                }
+            }
+            reloader = try DedicatedThread(name: "tollgate-reload") { [self] in reloadLoop() }
+        } catch {
+            server.stop()
+            datapath.stop()
+            throw DaemonError(.systemFailure, "\(error)")
+        }
+
+        termination.wait()
+        stopRequested.store(true, ordering: .relaxed)
+        reloader.join()
+        signals.stop()
+        server.stop()
+        datapath.stop()
+        // The kernel rules stay: in fail-open mode their queue bypass lets traffic through while no worker
+        // listens; in fail-closed mode new connections stay blocked until Tollgate is back. `tollgate cleanup`
+        // removes them.
+        logger.info("stopped; kernel rules left in place (tollgate cleanup removes them)")
+    }
+
+    /// Stops a running daemon as SIGTERM would.
+    public func requestStop() { termination.signal() }
+
+    private func reloadLoop() {
+        let interval = configuration.pollInterval
+        while !stopRequested.load(ordering: .relaxed) {
+            Thread.sleep(forTimeInterval: Double(interval.components.seconds) + Double(interval.components.attoseconds) / 1e18)
+            let forced = reloadRequested.exchange(false, ordering: .relaxed)
+            let changed = forced || source.withLock { $0.hasChanged() }
+            if changed { reload(reason: forced ? "SIGHUP" : "directory changed") }
+        }
+    }
+
+    /// Loads the directory, compiles and publishes a new snapshot. A directory that cannot be read leaves the
+    /// snapshot in force; a file that fails to load keeps its last good objects.
+    func reload(reason: String) {
+        let outcome = source.withLock { $0.load() }
+        for error in outcome.errors { logger.error("\(error)") }
+        if !outcome.filesKeptFromLastGood.isEmpty {
+            logger.warning(
+                "kept the last good objects of files that failed to load",
+                metadata: ["files": "\(outcome.filesKeptFromLastGood.joined(separator: ", "))"])
+        }
+        let current = state.withLock { $0.generation }
+        if !outcome.directoryReadable {
+            state.withLock {
+                $0.policyDirectoryReadable = false
+                $0.lastErrors = outcome.errors.map(\.description)
+                $0.reloadsWithErrors += 1
+            }
+            logger.error(
+                current == 0
+                    ? "no policy loaded: the \(configuration.failureMode == .open ? "fail-open" : "fail-closed") verdict applies until the directory appears"
+                    : "keeping snapshot generation \(current) in force")
+            return
+        }
+        let clusterState = ClusterState(objects: outcome.objects)
+        let snapshot = PolicyCompiler.compile(clusterState, generation: current + 1)
+        publisher.publish(snapshot)
+        for diagnostic in snapshot.diagnostics { logger.warning("\(diagnostic)") }
+        let statistics = snapshot.statistics
+        state.withLock {
+            $0.generation = snapshot.generation
+            $0.namespaces = statistics.namespaces
+            $0.pods = statistics.pods
+            $0.networkPolicies = statistics.networkPolicies
+            $0.identities = statistics.identities
+            $0.tableBytes = statistics.tableBytes
+            $0.lastCompileSeconds = Double(statistics.compileDuration.components.attoseconds) / 1e18
+                + Double(statistics.compileDuration.components.seconds)
+            $0.lastReload = Date()
+            $0.lastErrors = outcome.errors.map(\.description)
+            $0.filesKeptFromLastGood = outcome.filesKeptFromLastGood
+            $0.policyDirectoryReadable = true
+            if outcome.errors.isEmpty { $0.reloadsApplied += 1 } else { $0.reloadsWithErrors += 1 }
+        }
+        logger.info(
+            "snapshot \(snapshot.generation) active (\(reason))",
+            metadata: [
+                "namespaces": "\(statistics.namespaces)", "pods": "\(statistics.pods)",
+                "policies": "\(statistics.networkPolicies)",
+                "compile-ms": "\(String(format: "%.2f", Double(statistics.compileDuration.components.attoseconds) / 1e15))",
+            ])
+    }
+
+    /// Ready once the rules are installed and a snapshot is active.
+    var isReady: Bool { state.withLock { $0.rulesInstalled && $0.generation > 0 } }
+
+    private func handle(_ request: HTTPRequest) -> HTTPResponse {
+        switch request.path {
+        case "/metrics":
+            return .ok(metricsText(), contentType: PrometheusText.contentType)
+        case "/healthz":
+            return .ok("ok\n")
+        case "/readyz":
+            return isReady ? .ok("ready\n") : HTTPResponse(status: 503, text: "not ready\n")
+        case "/status":
+            return .ok(statusJSON(), contentType: "application/json")
+        default:
+            return .notFound
+        }
+    }
+}

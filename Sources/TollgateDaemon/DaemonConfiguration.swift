@@ -1,0 +1,65 @@
+import Datapath
+import KernelRules
+import LinuxSupport
+import NetworkTypes
+
+/// Everything `tollgate run` needs, whether it came from flags or (later) a configuration file.
+public struct DaemonConfiguration: Sendable, Hashable {
+    public var policyDirectory: String
+    public var podCIDRs: [IPPrefix]
+    public var exemptCIDRs: [IPPrefix]
+    public var workers: Int
+    public var firstQueue: UInt16
+    public var failureMode: FailureMode
+    public var metricsAddress: ListenAddress
+    /// Nil: detect at start.
+    public var backend: RuleBackend?
+    /// How often the policy directory is checked for changes.
+    public var pollInterval: Duration
+    public var flowCacheSize: Int
+
+    public init(
+        policyDirectory: String, podCIDRs: [IPPrefix], exemptCIDRs: [IPPrefix] = [], workers: Int, firstQueue: UInt16 = 0,
+        failureMode: FailureMode = .open, metricsAddress: ListenAddress, backend: RuleBackend? = nil,
+        pollInterval: Duration = .milliseconds(100), flowCacheSize: Int = 16384
+    ) {
+        self.policyDirectory = policyDirectory
+        self.podCIDRs = podCIDRs
+        self.exemptCIDRs = exemptCIDRs
+        self.workers = workers
+        self.firstQueue = firstQueue
+        self.failureMode = failureMode
+        self.metricsAddress = metricsAddress
+        self.backend = backend
+        self.pollInterval = pollInterval
+        self.flowCacheSize = flowCacheSize
+    }
+
+    /// The kernel rules this configuration installs.
+    public var ruleConfiguration: RuleConfiguration {
+        RuleConfiguration(
+            podCIDRs: podCIDRs, exemptCIDRs: exemptCIDRs, firstQueue: firstQueue, queueCount: UInt16(workers),
+            failOpen: failureMode == .open)
+    }
+
+    /// Every problem with the configuration, each naming the option and the value.
+    public func problems() -> [String] {
+        var result: [String] = []
+        if podCIDRs.isEmpty { result.append("--pod-cidr: at least one pod CIDR is required") }
+        if workers < 1 || workers > 64 { result.append("--workers: must be between 1 and 64, got \(workers)") }
+        if Int(firstQueue) + workers - 1 > Int(UInt16.max) {
+            result.append("--queue-num: queues \(firstQueue)...\(Int(firstQueue) + workers - 1) exceed 65535")
+        }
+        for (index, a) in podCIDRs.enumerated() {
+            for b in podCIDRs[(index + 1)...] where a.overlaps(b) {
+                result.append("--pod-cidr: \(a) overlaps \(b)")
+            }
+        }
+        for exempt in exemptCIDRs {
+            for pod in podCIDRs where exempt.contains(pod) {
+                result.append("--exempt-cidr: \(exempt) covers the whole pod CIDR \(pod); nothing would be enforced")
+            }
+        }
+        return result
+    }
+}

@@ -1,0 +1,75 @@
+import Foundation
+import KernelRules
+import PolicyModel
+
+/// What the daemon knows about itself, for `/status`, `/readyz` and the metrics. Guarded by a mutex in `Daemon`.
+struct DaemonState: Sendable {
+    var generation: UInt64 = 0
+    var namespaces = 0
+    var pods = 0
+    var networkPolicies = 0
+    var identities = 0
+    var tableBytes = 0
+    var lastCompileSeconds = 0.0
+    var lastReload: Date? = nil
+    var lastErrors: [String] = []
+    var filesKeptFromLastGood: [String] = []
+    var policyDirectoryReadable = false
+    var reloadsApplied: UInt64 = 0
+    var reloadsWithErrors: UInt64 = 0
+    var rulesInstalled = false
+    var backend: RuleBackend? = nil
+    var backendReason = ""
+    var started = Date()
+}
+
+/// The JSON of `/status`.
+struct StatusReport: Codable {
+    struct Snapshot: Codable {
+        var generation: UInt64
+        var namespaces: Int
+        var pods: Int
+        var policies: Int
+        var identities: Int
+        var tableBytes: Int
+        var compileMilliseconds: Double
+    }
+
+    struct Source: Codable {
+        var kind: String
+        var path: String
+        var readable: Bool
+        var lastChange: String?
+        var errors: [String]
+        var filesKeptFromLastGood: [String]
+    }
+
+    struct Worker: Codable {
+        var queue: UInt16
+        var packets: UInt64
+        var accepted: UInt64
+        var dropped: UInt64
+        var cacheHits: UInt64
+        var cacheMisses: UInt64
+        var snapshotGeneration: UInt64
+    }
+
+    var ready: Bool
+    var generation: UInt64
+    var namespaces: Int
+    var pods: Int
+    var policies: Int
+    var backend: String?
+    var backendReason: String
+    var rulesInstalled: Bool
+    var failureMode: String
+    var queues: [UInt16]
+    var workers: Int
+    var podCIDRs: [String]
+    var exemptCIDRs: [String]
+    var snapshot: Snapshot
+    var sources: [Source]
+    var workerStatistics: [Worker]
+    var cacheHitRatio: Double
+    var uptimeSeconds: Double
+}
