@@ -39,8 +39,19 @@ indirect enum ManifestNode {
         }
     }
 
-    /// Converts a Yams node. Mapping keys must be scalars.
-    init(yaml node: Node) throws(ManifestSyntaxError) {
+    /// The most nodes a file may expand to: one per byte, plus a little. Without aliases YAML needs at least two
+    /// bytes a node; with them a few hundred bytes can name billions of nodes (the "billion laughs" attack,
+    /// CVE-2019-11253 in the Kubernetes API server).
+    static func nodeBudget(forBytes bytes: Int) -> Int { 10_000 + bytes }
+
+    /// Converts a Yams node, counting nodes against `budget`. Mapping keys must be scalars.
+    init(yaml node: Node, budget: inout Int) throws(ManifestSyntaxError) {
+        budget -= 1
+        if budget < 0 {
+            throw ManifestSyntaxError(
+                line: node.mark?.line,
+                message: "the file expands to far more nodes than its size allows (nested YAML aliases?)")
+        }
         let line = node.mark?.line
         switch node {
         case .scalar(let scalar):
@@ -66,12 +77,12 @@ indirect enum ManifestNode {
                 if entries.contains(where: { $0.key == keyScalar.string }) {
                     throw ManifestSyntaxError(line: key.mark?.line, message: "duplicate key \"\(keyScalar.string)\"")
                 }
-                entries.append((keyScalar.string, try ManifestNode(yaml: value)))
+                entries.append((keyScalar.string, try ManifestNode(yaml: value, budget: &budget)))
             }
             self = .mapping(entries, line: line)
         case .sequence(let sequence):
             var items: [ManifestNode] = []
-            for item in sequence { items.append(try ManifestNode(yaml: item)) }
+            for item in sequence { items.append(try ManifestNode(yaml: item, budget: &budget)) }
             self = .sequence(items, line: line)
         case .alias:
             throw ManifestSyntaxError(line: line, message: "unresolved YAML alias")
@@ -86,8 +97,9 @@ indirect enum ManifestNode {
             // The sequence stops quietly at a syntax error and keeps it in `error`: a document after a typo
             // would otherwise vanish without a word.
             var sequence = try Yams.compose_all(yaml: text)
+            var budget = nodeBudget(forBytes: text.utf8.count)
             while let node = sequence.next() {
-                result.append(try ManifestNode(yaml: node))
+                result.append(try ManifestNode(yaml: node, budget: &budget))
             }
             if let error = sequence.error { throw error }
         } catch let error as ManifestSyntaxError {

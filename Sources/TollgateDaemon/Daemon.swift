@@ -26,12 +26,15 @@ public final class Daemon: Sendable {
     private let reloadRequested = Atomic<Bool>(false)
     private let stopRequested = Atomic<Bool>(false)
     private let termination = DispatchSemaphore(value: 0)
+    /// systemd's notification socket (`Type=notify`); a no-op when not run by systemd.
+    private let notifier: SystemdNotifier?
 
     public init(configuration: DaemonConfiguration, logger: Logger, installer: RuleInstaller = RuleInstaller()) {
         self.configuration = configuration
         self.logger = logger
         self.installer = installer
         source = Mutex(PolicyDirectorySource(directory: configuration.policyDirectory))
+        notifier = try? SystemdNotifier()
         datapath = Datapath(
             configuration: DatapathConfiguration(
                 firstQueue: configuration.firstQueue, workers: configuration.workers,
@@ -84,6 +87,7 @@ public final class Daemon: Sendable {
             $0.backendReason = reason
         }
         logger.info("enforcing", metadata: ["metrics": "\(server.address)"])
+        notify("READY=1\nSTATUS=enforcing, snapshot generation \(state.withLock { $0.generation })")
 
         let signals: SignalWatcher
         let reloader: DedicatedThread
@@ -99,6 +103,9 @@ public final class Daemon: Sendable {
                 }
             }
             reloader = try DedicatedThread(name: "tollgate-reload") { [self] in reloadLoop() }
+            if let interval = notifier?.watchdogInterval {
+                _ = try DedicatedThread(name: "tollgate-watchdog", detached: true) { [self] in watchdogLoop(interval) }
+            }
         } catch {
             server.stop()
             datapath.stop()
@@ -106,6 +113,7 @@ public final class Daemon: Sendable {
         }
 
         termination.wait()
+        notify("STOPPING=1")
         stopRequested.store(true, ordering: .relaxed)
         reloader.join()
         signals.stop()
@@ -126,7 +134,37 @@ public final class Daemon: Sendable {
             Thread.sleep(forTimeInterval: Double(interval.components.seconds) + Double(interval.components.attoseconds) / 1e18)
             let forced = reloadRequested.exchange(false, ordering: .relaxed)
             let changed = forced || source.withLock { $0.hasChanged() }
-            if changed { reload(reason: forced ? "SIGHUP" : "directory changed") }
+            if changed {
+                notify("RELOADING=1\nMONOTONIC_USEC=\(MonotonicClock.microseconds())")
+                reload(reason: forced ? "SIGHUP" : "directory changed")
+                notify("READY=1\nSTATUS=enforcing, snapshot generation \(state.withLock { $0.generation })")
+            }
+        }
+    }
+
+    /// Pets systemd's watchdog at half its interval, but only while every worker is making progress (each
+    /// worker passes its loop at least once per receive timeout, 100 ms, even when idle).
+    private func watchdogLoop(_ interval: Duration) {
+        let period = Double(interval.components.seconds) + Double(interval.components.attoseconds) / 1e18
+        while !stopRequested.load(ordering: .relaxed) {
+            let now = MonotonicClock.nanoseconds()
+            let stalled = datapath.statistics.filter { now &- $0.lastProgressNanoseconds > 2_000_000_000 }
+            if stalled.isEmpty {
+                notify("WATCHDOG=1")
+            } else {
+                logger.error("workers stalled; not petting the watchdog", metadata: ["queues": "\(stalled.map(\.queue))"])
+            }
+            Thread.sleep(forTimeInterval: period / 2)
+        }
+    }
+
+    /// Sends a state to systemd, logging (not throwing) a failure: systemd's view is not worth stopping for.
+    private func notify(_ message: String) {
+        guard let notifier, notifier.isEnabled else { return }
+        do {
+            _ = try notifier.notify(message)
+        } catch {
+            logger.warning("sd_notify failed: \(error)")
         }
     }
 

@@ -358,8 +358,13 @@ struct CompileContext {
         var adds: [IPPrefix: [UInt32]] = [:]
         var removes: [IPPrefix: [UInt32]] = [:]
         for (block, id) in blockIDs where block.cidr.family == family {
+            // The loader only admits exceptions strictly inside the CIDR; a state built in code may hold others.
+            // An exception that covers the whole CIDR empties the block; one outside it changes nothing.
+            if block.except.contains(where: { $0.contains(block.cidr) }) { continue }
             adds[block.cidr, default: []].append(id)
-            for except in block.except { removes[except, default: []].append(id) }
+            for except in block.except where block.cidr.contains(except) {
+                removes[except, default: []].append(id)
+            }
         }
         let prefixes = Set(adds.keys).union(removes.keys).sorted()
         var result: [(prefix: IPPrefix, blocks: [UInt32])] = []

@@ -1,3 +1,5 @@
+import NetworkTypes
+
 /// A longest-prefix-match table from addresses to 32-bit values: a multibit trie with 8-bit strides whose nodes
 /// are compressed with bitmaps and popcounts (the technique of Poptrie, Asai and Ohara, SIGCOMM 2015).
 ///
@@ -55,6 +57,15 @@ struct PrefixTrieBuilder {
     private var children: [Int32]
     private let width: Int
     private let defaultValue: UInt32
+    /// The values of the prefixes shorter than a host route, by prefix: a slot's stored length cannot tell
+    /// whether the same prefix was inserted before once a longer prefix covers that slot. Host routes need no
+    /// such table (nothing is longer), and they are nearly all of the entries.
+    private var shortPrefixes: [PrefixKey: UInt32] = [:]
+
+    private struct PrefixKey: Hashable {
+        var bits: UInt128
+        var length: Int
+    }
 
     /// A builder for keys of `width` bits (32 or 128); addresses that match no prefix get `defaultValue`.
     init(width: Int, defaultValue: UInt32) {
@@ -93,7 +104,14 @@ struct PrefixTrieBuilder {
         let first = length == depth ? 0 : Int(truncatingIfNeeded: bits >> (width - depth - 8)) & 0xFF
         let span = 1 << (depth + 8 - length)
         let start = node * 256 + (first & ~(span - 1))
-        let existing: UInt32? = lengths[start] == Int16(length) ? values[start] : nil
+        let existing: UInt32?
+        if length == width {
+            existing = lengths[start] == Int16(length) ? values[start] : nil
+        } else {
+            let key = PrefixKey(bits: bits & IPPrefix.mask(length: length, family: width == 32 ? .ipv4 : .ipv6), length: length)
+            existing = shortPrefixes[key]
+            if existing == nil || !keepExisting { shortPrefixes[key] = value }
+        }
         if existing != nil && keepExisting { return existing }
         for slot in start..<(start + span) where lengths[slot] <= Int16(length) {
             values[slot] = value

@@ -195,4 +195,19 @@ struct ManifestErrorTests {
             #expect(result.objects == [])
         }
     }
+
+    @Test("nested YAML aliases (a billion laughs) are refused quickly, not expanded")
+    func aliasBombIsRefused() throws {
+        // fuzz/crashes/manifest-loader-oom-alias-bomb.yaml: 446 bytes naming 9^8 nodes.
+        var lines = ["a0: &a0 [\"x\"]"]
+        for level in 1...8 {
+            lines.append("a\(level): &a\(level) [" + Array(repeating: "*a\(level - 1)", count: 9).joined(separator: ", ") + "]")
+        }
+        let started = ContinuousClock.now
+        let result = ManifestLoader.load(text: lines.joined(separator: "\n") + "\n", file: "bomb.yaml")
+        #expect(ContinuousClock.now - started < .seconds(5))
+        #expect(result.objects == [])
+        #expect(result.errors.count == 1)
+        #expect(result.errors.first?.message == "the file expands to far more nodes than its size allows (nested YAML aliases?)")
+    }
 }
