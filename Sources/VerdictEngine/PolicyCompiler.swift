@@ -326,27 +326,54 @@ struct CompileContext {
             kind: kind.rawValue, base: low, wordCount: UInt32(wordCount), wordOffset: UInt32(offset))
     }
 
-    /// Encodes rules as a program (see `VerdictTables`). With `deduplicate`, a rule whose ports and peers equal
-    /// an earlier rule's is left out: it cannot change the verdict.
-    func encodeProgram(_ ruleIDs: [UInt32], deduplicate: Bool) -> [UInt32] {
-        var code: [UInt32] = [0]
-        var seen = Set<[UInt32]>()
-        var count: UInt32 = 0
-        for ruleID in ruleIDs {
-            let rule = rules[Int(ruleID)]
+    /// The encoded body of every rule (counts, ports, peers) and a content ID shared by rules whose bodies are
+    /// equal: computed once per rule, not once per program that holds it.
+    func encodeRuleBodies() -> (bodies: [[UInt32]], contentIDs: [UInt32]) {
+        var bodies: [[UInt32]] = []
+        var contentIDs: [UInt32] = []
+        var contents: [[UInt32]: UInt32] = [:]
+        bodies.reserveCapacity(rules.count)
+        contentIDs.reserveCapacity(rules.count)
+        for rule in rules {
             var body: [UInt32] = [rule.portCount | rule.peerCount << 16]
             for port in ports[Int(rule.portStart)..<Int(rule.portStart + rule.portCount)] {
                 body.append(UInt32(port.low) | UInt32(port.high) << 16)
                 body.append(UInt32(port.transport) | UInt32(port.isNamed) << 8 | port.nameID << 9)
             }
             body += peerRefs[Int(rule.peerStart)..<Int(rule.peerStart + rule.peerCount)]
-            if deduplicate && !seen.insert(body).inserted { continue }
+            let id: UInt32
+            if let existing = contents[body] {
+                id = existing
+            } else {
+                id = UInt32(contents.count)
+                contents[body] = id
+            }
+            bodies.append(body)
+            contentIDs.append(id)
+        }
+        return (bodies, contentIDs)
+    }
+
+    /// Encodes rules as a program (see `VerdictTables`). With `deduplicate`, a rule whose ports and peers equal
+    /// an earlier rule's is left out: it cannot change the verdict.
+    func encodeProgram(
+        _ ruleIDs: [UInt32], deduplicate: Bool, bodies: [[UInt32]], contentIDs: [UInt32], into code: inout [UInt32]
+    ) {
+        let countIndex = code.count
+        code.append(0)
+        var included: [UInt32] = []
+        var count: UInt32 = 0
+        for ruleID in ruleIDs {
+            if deduplicate {
+                let content = contentIDs[Int(ruleID)]
+                if included.contains(content) { continue }
+                included.append(content)
+            }
             code.append(ruleID)
-            code += body
+            code += bodies[Int(ruleID)]
             count += 1
         }
-        code[0] = count
-        return code
+        code[countIndex] = count
     }
 
     // MARK: Address classes and tables
@@ -464,6 +491,7 @@ struct CompileContext {
         }
 
         // Rule programs per identity and direction; identities selected by the same policies share them.
+        let encoded = encodeRuleBodies()
         var programs: [UInt32] = []
         var explainPrograms: [UInt32] = []
         var placed: [[UInt32]: (hot: Int32, explain: Int32)] = [:]
@@ -473,8 +501,9 @@ struct CompileContext {
             let offsets = (
                 hot: Int32(programs.count), explain: Int32(explainPrograms.count)
             )
-            programs += encodeProgram(list, deduplicate: true)
-            explainPrograms += encodeProgram(list, deduplicate: false)
+            encodeProgram(list, deduplicate: true, bodies: encoded.bodies, contentIDs: encoded.contentIDs, into: &programs)
+            encodeProgram(
+                list, deduplicate: false, bodies: encoded.bodies, contentIDs: encoded.contentIDs, into: &explainPrograms)
             placed[list] = offsets
             return offsets
         }
