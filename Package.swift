@@ -80,5 +80,6 @@ let package = Package(
         .testTarget(name: "KernelRulesTests", dependencies: ["KernelRules", "TollgateTestSupport"], exclude: ["Golden"]),
         .testTarget(name: "DatapathTests", dependencies: ["Datapath", "NetfilterQueue", "TollgateTestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["TollgateTestSupport", "LinuxSupport"]),
+        .testTarget(name: "OperationsTests", dependencies: ["TollgateDaemon", "LinuxSupport", "TollgateTestSupport"]),
     ]
 )
