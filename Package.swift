@@ -80,6 +80,7 @@ let package = Package(
         .testTarget(name: "KernelRulesTests", dependencies: ["KernelRules", "TollgateTestSupport"], exclude: ["Golden"]),
         .testTarget(name: "DatapathTests", dependencies: ["Datapath", "NetfilterQueue", "TollgateTestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["TollgateTestSupport", "LinuxSupport"]),
+        .testTarget(name: "CommandLineTests", dependencies: ["LinuxSupport"]),
         .testTarget(name: "OperationsTests", dependencies: ["TollgateDaemon", "LinuxSupport", "TollgateTestSupport"]),
     ]
 )

@@ -1,8 +1,9 @@
 import ArgumentParser
+import Foundation
 
 /// The `tollgate` command: NetworkPolicy enforcement for Linux hosts.
 @main
-struct Tollgate: AsyncParsableCommand {
+struct Tollgate: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tollgate",
         abstract: "Kubernetes NetworkPolicy enforcement through NFQUEUE.",
@@ -12,6 +13,23 @@ struct Tollgate: AsyncParsableCommand {
             BenchCommand.self,
         ]
     )
+}
+
+extension Tollgate {
+    /// Runs the command line. Usage errors exit 2, as `explain` promises and as most Unix tools do, rather
+    /// than ArgumentParser's 64.
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            if exitCode(for: error) == .validationFailure {
+                printError(fullMessage(for: error))
+                Foundation.exit(ExitStatus.usage.rawValue)
+            }
+            exit(withError: error)
+        }
+    }
 }
 
 /// Exit codes shared by the subcommands.
