@@ -11,11 +11,14 @@ public struct DatapathConfiguration: Sendable, Hashable {
     public var flowCacheSize: Int
     /// Messages per receive and verdicts per send.
     public var batchCapacity: Int
+    /// Let every denial through, counting and logging it (rolling policies out without an outage).
+    public var audit: Bool
 
     public init(
         firstQueue: UInt16 = 0, workers: Int, failureMode: FailureMode = .open, flowCacheSize: Int = 16384,
-        batchCapacity: Int = 64
+        batchCapacity: Int = 64, audit: Bool = false
     ) {
+        self.audit = audit
         self.firstQueue = firstQueue
         self.workers = workers
         self.failureMode = failureMode
@@ -35,7 +38,7 @@ public final class Datapath: Sendable {
         self.configuration = configuration
         self.publisher = publisher
         workers = (0..<configuration.workers).map {
-            VerdictWorker(queue: QueueNumber(configuration.firstQueue + UInt16($0)))
+            VerdictWorker(queue: QueueNumber(configuration.firstQueue + UInt16($0)), auditAll: configuration.audit)
         }
     }
 
@@ -65,6 +68,14 @@ public final class Datapath: Sendable {
 
     /// Every worker's counters.
     public var statistics: [WorkerStatistics] { workers.map { $0.counters.read() } }
+
+    /// Takes the denial events the workers recorded since the last call. Call from one thread only.
+    public func drainDenials(into events: inout [DenialEvent]) {
+        for worker in workers { worker.denials.drain(into: &events) }
+    }
+
+    /// Denial events lost because a worker's ring was full (the log thread fell behind).
+    public var lostDenials: UInt64 { workers.reduce(0) { $0 + $1.denials.lost } }
 
     /// The queues the workers own.
     public var queues: [UInt16] { workers.map(\.queue.rawValue) }

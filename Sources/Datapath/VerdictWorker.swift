@@ -15,11 +15,16 @@ import VerdictEngine
 final class VerdictWorker: Sendable {
     let queue: QueueNumber
     let counters: WorkerCounters
+    /// Denied and audited connections, for the daemon's log.
+    let denials = DenialRing(capacity: 1024)
+    /// Let every denial through (global audit mode).
+    let auditAll: Bool
     private let stopping = Atomic<Bool>(false)
     private let thread: Mutex<DedicatedThread?> = Mutex(nil)
 
-    init(queue: QueueNumber) {
+    init(queue: QueueNumber, auditAll: Bool) {
         self.queue = queue
+        self.auditAll = auditAll
         counters = WorkerCounters(queue: queue.rawValue)
     }
 
@@ -63,6 +68,7 @@ final class VerdictWorker: Sendable {
         var verdicts = VerdictBatch(capacity: batchCapacity)
         var cache = FlowCache(capacity: flowCacheSize)
         var accepted = [UInt64](repeating: 0, count: DecisionReason.allCases.count)
+        var audited = [UInt64](repeating: 0, count: DecisionReason.allCases.count)
         var dropped = [UInt64](repeating: 0, count: DecisionReason.allCases.count)
         let bounds = WorkerCounters.latencyBoundsMicroseconds.map { UInt64($0 * 1000) }
         var reportedOverflows = 0
@@ -113,7 +119,15 @@ final class VerdictWorker: Sendable {
                                 misses &+= 1
                             }
                             reason = DecisionReason(decided.reason)
-                            verdict = decided.isAllowed ? .accept : .drop
+                            if decided.isAllowed {
+                                verdict = .accept
+                            } else {
+                                let audit = auditAll || decided.audited
+                                verdict = audit ? .accept : .drop
+                                if audit { audited[reason.rawValue] &+= 1 }
+                                denials.push(
+                                    DenialEvent(flow: flow, reason: reason, audited: audit, generation: generation))
+                            }
                         }
                     } catch {
                         reason = .malformed
@@ -156,6 +170,10 @@ final class VerdictWorker: Sendable {
                 if dropped[index] != 0 {
                     counters.dropped[index].add(dropped[index])
                     dropped[index] = 0
+                }
+                if audited[index] != 0 {
+                    counters.audited[index].add(audited[index])
+                    audited[index] = 0
                 }
             }
         }

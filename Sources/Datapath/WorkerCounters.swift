@@ -12,6 +12,8 @@ public final class WorkerCounters: Sendable {
     /// Accepted and dropped packets per `DecisionReason`.
     let accepted: [Counter]
     let dropped: [Counter]
+    /// Denials let through by audit mode, per reason (also counted in `accepted`).
+    let audited: [Counter]
     let cacheHits = Atomic<UInt64>(0)
     let cacheMisses = Atomic<UInt64>(0)
     /// Packets per latency bucket (the last is +Inf), and the sum of latencies in nanoseconds.
@@ -28,6 +30,7 @@ public final class WorkerCounters: Sendable {
         self.queue = queue
         accepted = DecisionReason.allCases.map { _ in Counter() }
         dropped = DecisionReason.allCases.map { _ in Counter() }
+        audited = DecisionReason.allCases.map { _ in Counter() }
         latencyBuckets = (0...WorkerCounters.latencyBoundsMicroseconds.count).map { _ in Counter() }
     }
 
@@ -35,7 +38,7 @@ public final class WorkerCounters: Sendable {
     public func read() -> WorkerStatistics {
         WorkerStatistics(
             queue: queue, packets: packets.load(ordering: .relaxed), batches: batches.load(ordering: .relaxed),
-            accepted: accepted.map(\.value), dropped: dropped.map(\.value),
+            accepted: accepted.map(\.value), dropped: dropped.map(\.value), audited: audited.map(\.value),
             cacheHits: cacheHits.load(ordering: .relaxed), cacheMisses: cacheMisses.load(ordering: .relaxed),
             latencyBuckets: latencyBuckets.map(\.value),
             latencySumNanoseconds: latencySumNanoseconds.load(ordering: .relaxed),
@@ -55,6 +58,8 @@ public struct WorkerStatistics: Sendable, Hashable {
     /// Indexed by `DecisionReason.rawValue`.
     public var accepted: [UInt64]
     public var dropped: [UInt64]
+    /// Denials let through by audit mode (included in `accepted`), by `DecisionReason.rawValue`.
+    public var audited: [UInt64]
     public var cacheHits: UInt64
     public var cacheMisses: UInt64
     public var latencyBuckets: [UInt64]

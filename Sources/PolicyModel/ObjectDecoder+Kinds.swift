@@ -49,7 +49,19 @@ extension ObjectDecoder {
         let result: ManifestObject?
         switch kind {
         case "Namespace":
-            result = .namespace(Namespace(name: name, labels: labels))
+            var enforcement = EnforcementMode.enforce
+            let annotations = mapping(metadata?["annotations"], prefix + "metadata.annotations")
+            if let value = annotations?[EnforcementMode.annotation] {
+                let path = prefix + "metadata.annotations.\(EnforcementMode.annotation)"
+                if let text = string(value, path) {
+                    if let mode = EnforcementMode(rawValue: text) {
+                        enforcement = mode
+                    } else {
+                        fail(path, value, "unknown enforcement mode \"\(text)\"; expected audit or enforce")
+                    }
+                }
+            }
+            result = .namespace(Namespace(name: name, labels: labels, enforcement: enforcement))
         case "Pod":
             result = decodePod(root, prefix: prefix, namespace: namespace, name: name, labels: labels)
         default:

@@ -49,19 +49,31 @@ public struct ObjectKey: Hashable, Sendable, Comparable, CustomStringConvertible
     }
 }
 
-/// A Kubernetes Namespace: its name and labels. The labels always include
+/// Whether denials in a namespace are enforced or only audited (logged and counted, but let through), set with
+/// the namespace annotation `tollgate.io/enforcement: audit`.
+public enum EnforcementMode: String, Hashable, Sendable {
+    case enforce
+    case audit
+
+    /// The namespace annotation that selects the mode.
+    public static let annotation = "tollgate.io/enforcement"
+}
+
+/// A Kubernetes Namespace: its name, labels and enforcement mode. The labels always include
 /// `kubernetes.io/metadata.name=<name>`, as the API server sets it.
 public struct Namespace: Hashable, Sendable {
     public static let nameLabel = "kubernetes.io/metadata.name"
 
     public let name: String
     public let labels: Labels
+    public let enforcement: EnforcementMode
 
-    public init(name: String, labels: [String: String] = [:]) {
+    public init(name: String, labels: [String: String] = [:], enforcement: EnforcementMode = .enforce) {
         self.name = name
         var all = labels
         all[Namespace.nameLabel] = name
         self.labels = Labels(all)
+        self.enforcement = enforcement
     }
 
     public var key: ObjectKey { ObjectKey(kind: "Namespace", namespace: "", name: name) }

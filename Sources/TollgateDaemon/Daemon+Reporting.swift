@@ -15,6 +15,7 @@ extension Daemon {
             namespaces: snapshot.namespaces, pods: snapshot.pods, policies: snapshot.networkPolicies,
             backend: snapshot.backend?.rawValue, backendReason: snapshot.backendReason,
             rulesInstalled: snapshot.rulesInstalled, failureMode: configuration.failureMode.rawValue,
+            audit: configuration.audit,
             queues: datapath.queues, workers: configuration.workers,
             podCIDRs: configuration.podCIDRs.map(\.description), exemptCIDRs: configuration.exemptCIDRs.map(\.description),
             snapshot: .init(
@@ -29,7 +30,8 @@ extension Daemon {
             ],
             workerStatistics: workers.map {
                 .init(
-                    queue: $0.queue, packets: $0.packets, accepted: $0.accepted.reduce(0, +),
+                    queue: $0.queue, packets: $0.packets, accepted: $0.accepted.reduce(0, +) - $0.audited.reduce(0, +),
+                    audited: $0.audited.reduce(0, +),
                     dropped: $0.dropped.reduce(0, +), cacheHits: $0.cacheHits, cacheMisses: $0.cacheMisses,
                     snapshotGeneration: $0.snapshotGeneration)
             },
@@ -50,12 +52,23 @@ extension Daemon {
         do {
             var verdicts: [Sample] = []
             for reason in DecisionReason.allCases {
-                let accepted = workers.reduce(0) { $0 + $1.accepted[reason.rawValue] }
+                let audited = workers.reduce(0) { $0 + $1.audited[reason.rawValue] }
+                let accepted = workers.reduce(0) { $0 + $1.accepted[reason.rawValue] } - audited
                 let dropped = workers.reduce(0) { $0 + $1.dropped[reason.rawValue] }
                 verdicts.append(Sample(labels: [Label("action", "accept"), Label("reason", "\(reason)")], value: Double(accepted)))
                 verdicts.append(Sample(labels: [Label("action", "drop"), Label("reason", "\(reason)")], value: Double(dropped)))
+                if reason == .deniedByEgress || reason == .deniedByIngress {
+                    verdicts.append(
+                        Sample(labels: [Label("action", "audit"), Label("reason", "\(reason)")], value: Double(audited)))
+                }
             }
-            try text.appendCounter("tollgate_verdicts_total", help: "Verdicts given, by action and reason.", samples: verdicts)
+            try text.appendCounter(
+                "tollgate_verdicts_total",
+                help: "Verdicts given, by action (accept, drop, or audit: denied by policy but let through) and reason.",
+                samples: verdicts)
+            try text.appendCounter(
+                "tollgate_denial_events_lost_total", help: "Denial log events lost because the log thread fell behind.",
+                value: Double(datapath.lostDenials))
             try text.appendCounter(
                 "tollgate_packets_total", help: "Packets received from the kernel queues.",
                 samples: workers.map { Sample(labels: [Label("queue", "\($0.queue)")], value: Double($0.packets)) })

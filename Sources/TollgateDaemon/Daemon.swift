@@ -38,7 +38,8 @@ public final class Daemon: Sendable {
         datapath = Datapath(
             configuration: DatapathConfiguration(
                 firstQueue: configuration.firstQueue, workers: configuration.workers,
-                failureMode: configuration.failureMode, flowCacheSize: configuration.flowCacheSize),
+                failureMode: configuration.failureMode, flowCacheSize: configuration.flowCacheSize,
+                audit: configuration.audit),
             publisher: publisher)
     }
 
@@ -91,6 +92,7 @@ public final class Daemon: Sendable {
 
         let signals: SignalWatcher
         let reloader: DedicatedThread
+        let denialLogger: DedicatedThread
         do {
             signals = try SignalWatcher { [self] signal in
                 switch signal {
@@ -103,6 +105,7 @@ public final class Daemon: Sendable {
                 }
             }
             reloader = try DedicatedThread(name: "tollgate-reload") { [self] in reloadLoop() }
+            denialLogger = try DedicatedThread(name: "tollgate-denials") { [self] in denialLogLoop() }
             if let interval = notifier?.watchdogInterval {
                 _ = try DedicatedThread(name: "tollgate-watchdog", detached: true) { [self] in watchdogLoop(interval) }
             }
@@ -116,6 +119,7 @@ public final class Daemon: Sendable {
         notify("STOPPING=1")
         stopRequested.store(true, ordering: .relaxed)
         reloader.join()
+        denialLogger.join()
         signals.stop()
         server.stop()
         datapath.stop()
@@ -128,16 +132,47 @@ public final class Daemon: Sendable {
     /// Stops a running daemon as SIGTERM would.
     public func requestStop() { termination.signal() }
 
+    /// Checks the directory every poll interval, and reacts to SIGHUP and to stopping within 50 ms whatever the
+    /// poll interval.
     private func reloadLoop() {
-        let interval = configuration.pollInterval
+        let tick = Duration.milliseconds(50)
+        var lastPoll = ContinuousClock.now
         while !stopRequested.load(ordering: .relaxed) {
-            Thread.sleep(forTimeInterval: Double(interval.components.seconds) + Double(interval.components.attoseconds) / 1e18)
+            Thread.sleep(forTimeInterval: 0.05)
             let forced = reloadRequested.exchange(false, ordering: .relaxed)
-            let changed = forced || source.withLock { $0.hasChanged() }
+            var changed = forced
+            if !forced && ContinuousClock.now - lastPoll >= max(tick, configuration.pollInterval) {
+                lastPoll = ContinuousClock.now
+                changed = source.withLock { $0.hasChanged() }
+            }
             if changed {
                 notify("RELOADING=1\nMONOTONIC_USEC=\(MonotonicClock.microseconds())")
                 reload(reason: forced ? "SIGHUP" : "directory changed")
                 notify("READY=1\nSTATUS=enforcing, snapshot generation \(state.withLock { $0.generation })")
+            }
+        }
+    }
+
+    /// Drains the workers' denial events every 100 ms and logs them, rate-limited.
+    private func denialLogLoop() {
+        var log = DenialLog(rate: configuration.denyLogRate)
+        var events: [DenialEvent] = []
+        events.reserveCapacity(4096)
+        while !stopRequested.load(ordering: .relaxed) {
+            Thread.sleep(forTimeInterval: 0.1)
+            events.removeAll(keepingCapacity: true)
+            datapath.drainDenials(into: &events)
+            let now = ContinuousClock.now
+            if !events.isEmpty {
+                let snapshot = publisher.current
+                for event in events where log.admit(now: now) {
+                    let line = DenialLog.describe(event, snapshot: snapshot)
+                    logger.notice(line.message, metadata: line.metadata)
+                }
+            }
+            if let suppressed = log.takeSummary(now: now) {
+                logger.notice(
+                    "suppressed \(suppressed) denied-connection log lines in the last 10 s (rate limit \(configuration.denyLogRate)/s)")
             }
         }
     }

@@ -17,12 +17,19 @@ public struct DaemonConfiguration: Sendable, Hashable {
     /// How often the policy directory is checked for changes.
     public var pollInterval: Duration
     public var flowCacheSize: Int
+    /// Decide and log as if enforcing, but let every connection through.
+    public var audit: Bool
+    /// Denied-connection log lines per second (a token bucket; the rest are counted and summarised).
+    public var denyLogRate: Double
 
     public init(
         policyDirectory: String, podCIDRs: [IPPrefix], exemptCIDRs: [IPPrefix] = [], workers: Int, firstQueue: UInt16 = 0,
         failureMode: FailureMode = .open, metricsAddress: ListenAddress, backend: RuleBackend? = nil,
-        pollInterval: Duration = .milliseconds(100), flowCacheSize: Int = 16384
+        pollInterval: Duration = .milliseconds(100), flowCacheSize: Int = 16384, audit: Bool = false,
+        denyLogRate: Double = 20
     ) {
+        self.audit = audit
+        self.denyLogRate = denyLogRate
         self.policyDirectory = policyDirectory
         self.podCIDRs = podCIDRs
         self.exemptCIDRs = exemptCIDRs
@@ -45,6 +52,7 @@ public struct DaemonConfiguration: Sendable, Hashable {
     /// Every problem with the configuration, each naming the option and the value.
     public func problems() -> [String] {
         var result: [String] = []
+        if denyLogRate < 0 { result.append("--deny-log-rate: must not be negative, got \(denyLogRate)") }
         if podCIDRs.isEmpty { result.append("--pod-cidr: at least one pod CIDR is required") }
         if workers < 1 || workers > 64 { result.append("--workers: must be between 1 and 64, got \(workers)") }
         if Int(firstQueue) + workers - 1 > Int(UInt16.max) {

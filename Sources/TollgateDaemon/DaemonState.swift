@@ -48,6 +48,8 @@ struct StatusReport: Codable {
         var queue: UInt16
         var packets: UInt64
         var accepted: UInt64
+        /// Denied by policy, let through by audit mode.
+        var audited: UInt64
         var dropped: UInt64
         var cacheHits: UInt64
         var cacheMisses: UInt64
@@ -63,6 +65,8 @@ struct StatusReport: Codable {
     var backendReason: String
     var rulesInstalled: Bool
     var failureMode: String
+    /// Global audit mode: every denial is let through, logged and counted.
+    var audit: Bool
     var queues: [UInt16]
     var workers: Int
     var podCIDRs: [String]

@@ -11,6 +11,8 @@ public struct ExplanationReport: Codable, Sendable, Hashable {
     }
 
     public var allowed: Bool
+    /// A denial in a namespace in audit mode: let through, logged and counted.
+    public var audited: Bool
     public var verdict: String
     public var reason: String
     public var source: String
@@ -62,7 +64,7 @@ extension Explanation {
             }
         }
         return ExplanationReport(
-            allowed: verdict.isAllowed, verdict: verdict.isAllowed ? "ALLOW" : "DENY", reason: verdict.reason.description,
+            allowed: verdict.isAllowed, audited: verdict.audited, verdict: verdict.isAllowed ? "ALLOW" : "DENY", reason: verdict.reason.description,
             source: flow.source.description, destination: flow.destination.description,
             sourcePod: sourcePod.map { "\($0.namespace)/\($0.name)" },
             destinationPod: destinationPod.map { "\($0.namespace)/\($0.name)" }, protocol: flow.transport.description,

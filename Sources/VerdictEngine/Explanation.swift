@@ -36,6 +36,9 @@ public struct Explanation: Sendable {
             "\(verdict.isAllowed ? "ALLOW" : "DENY") \(name(sourcePod, flow.source)) -> \(name(destinationPod, flow.destination)) \(flow.transport)\(port)",
             "reason: \(verdict.reason)",
         ]
+        if verdict.audited {
+            result.append("audit: the denying pod's namespace is in audit mode; the connection is let through and logged")
+        }
         for (label, report) in [("egress", egress), ("ingress", ingress)] {
             guard let report else {
                 result.append("\(label): not a pod, no \(label) policy applies")

@@ -517,7 +517,9 @@ struct CompileContext {
             let egress = place(egressRules[identity], isolated: egressIsolated[identity])
             identities.append(
                 IdentityInfo(
-                    namespace: identityNamespace[identity], ingress: ingress.hot, egress: egress.hot,
+                    namespace: identityNamespace[identity],
+                    audited: state.namespaces[Int(identityNamespace[identity])].enforcement == .audit ? 1 : 0,
+                    ingress: ingress.hot, egress: egress.hot,
                     namedPortStart: UInt32(namedPorts.count), namedPortCount: UInt32(identityNamedPorts[identity].count)))
             explainIngress.append(ingress.explain)
             explainEgress.append(egress.explain)

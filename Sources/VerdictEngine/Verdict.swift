@@ -30,12 +30,16 @@ public struct Verdict: Hashable, Sendable {
     public var egressRule: Int32
     /// The compiled rule that allowed the destination's ingress, or -1 (not isolated, or denied).
     public var ingressRule: Int32
+    /// For a denial: the namespace of the pod whose policy denied it is in audit mode
+    /// (`tollgate.io/enforcement: audit`), so the datapath lets the connection through and counts it.
+    public var audited: Bool
 
     @inlinable
-    public init(reason: VerdictReason, egressRule: Int32 = -1, ingressRule: Int32 = -1) {
+    public init(reason: VerdictReason, egressRule: Int32 = -1, ingressRule: Int32 = -1, audited: Bool = false) {
         self.reason = reason
         self.egressRule = egressRule
         self.ingressRule = ingressRule
+        self.audited = audited
     }
 
     @inlinable

@@ -60,6 +60,8 @@ struct SlotInfo: BitwiseCopyable {
 /// named container ports.
 struct IdentityInfo: BitwiseCopyable {
     var namespace: Int32
+    /// Nonzero when the identity's namespace is in audit mode.
+    var audited: UInt32
     var ingress: Int32
     var egress: Int32
     var namedPortStart: UInt32
@@ -123,24 +125,26 @@ public struct VerdictTables: @unchecked Sendable {
         var isolated = false
         var egressRule: Int32 = -1
         if sourceInfo.identity >= 0 {
-            let program = identities[Int(sourceInfo.identity)].egress
-            if program >= 0 {
+            let info = identities[Int(sourceInfo.identity)]
+            if info.egress >= 0 {
                 isolated = true
                 egressRule = run(
-                    programs, at: Int(program), peer: destinationInfo, destinationIdentity: destinationInfo.identity,
+                    programs, at: Int(info.egress), peer: destinationInfo, destinationIdentity: destinationInfo.identity,
                     transport: transport, port: port)
-                if egressRule < 0 { return Verdict(reason: .deniedByEgress) }
+                if egressRule < 0 { return Verdict(reason: .deniedByEgress, audited: info.audited != 0) }
             }
         }
         var ingressRule: Int32 = -1
         if destinationInfo.identity >= 0 {
-            let program = identities[Int(destinationInfo.identity)].ingress
-            if program >= 0 {
+            let info = identities[Int(destinationInfo.identity)]
+            if info.ingress >= 0 {
                 isolated = true
                 ingressRule = run(
-                    programs, at: Int(program), peer: sourceInfo, destinationIdentity: destinationInfo.identity,
+                    programs, at: Int(info.ingress), peer: sourceInfo, destinationIdentity: destinationInfo.identity,
                     transport: transport, port: port)
-                if ingressRule < 0 { return Verdict(reason: .deniedByIngress, egressRule: egressRule) }
+                if ingressRule < 0 {
+                    return Verdict(reason: .deniedByIngress, egressRule: egressRule, audited: info.audited != 0)
+                }
             }
         }
         return Verdict(

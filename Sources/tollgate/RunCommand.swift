@@ -17,17 +17,17 @@ struct EnforcementOptions: ParsableArguments {
         help: "Node and infrastructure addresses whose traffic with pods is never queued (repeatable).")
     var exemptCIDRs: [String] = []
 
-    @Option(help: "Worker threads, one queue each (default: the number of cores).")
-    var workers: Int = ProcessInfo.processInfo.activeProcessorCount
+    @Option(help: "Worker threads, one queue each (default: the number of cores, at most 64).")
+    var workers: Int?
 
-    @Option(name: .customLong("queue-num"), help: "The first NFQUEUE queue number.")
-    var queueNumber: UInt16 = 0
+    @Option(name: .customLong("queue-num"), help: "The first NFQUEUE queue number (default: 0).")
+    var queueNumber: UInt16?
 
     @Flag(name: .customLong("fail-closed"), help: "Drop what cannot be judged, and new connections while no worker listens. Default: fail open.")
     var failClosed = false
 
-    @Option(help: "Kernel rules back end: auto, iptables or nftables.")
-    var backend: BackendChoice = .auto
+    @Option(help: "Kernel rules back end: auto, iptables or nftables (default: auto).")
+    var backend: BackendChoice?
 
     enum BackendChoice: String, ExpressibleByArgument, CaseIterable {
         case auto, iptables, nftables
@@ -55,8 +55,8 @@ struct EnforcementOptions: ParsableArguments {
         get throws {
             RuleConfiguration(
                 podCIDRs: try prefixes(podCIDRs, option: "--pod-cidr"),
-                exemptCIDRs: try prefixes(exemptCIDRs, option: "--exempt-cidr"), firstQueue: queueNumber,
-                queueCount: UInt16(clamping: workers), failOpen: !failClosed)
+                exemptCIDRs: try prefixes(exemptCIDRs, option: "--exempt-cidr"), firstQueue: queueNumber ?? 0,
+                queueCount: UInt16(clamping: workers ?? ConfigurationFile.defaultWorkers), failOpen: !failClosed)
         }
     }
 }
@@ -72,57 +72,99 @@ struct RunCommand: ParsableCommand {
             """
     )
 
-    @Option(name: .customLong("policy-dir"), help: "The directory of Kubernetes manifests.")
-    var policyDirectory: String
+    @Option(
+        name: .customLong("config"),
+        help: ArgumentHelp(
+            "A YAML configuration file (tollgate config --print-defaults); flags override its values. "
+                + "Default: \(ConfigurationFile.defaultPath), when it exists.", valueName: "file"))
+    var configurationPath: String?
+
+    @Option(
+        name: .customLong("policy-dir"),
+        help: "The directory of Kubernetes manifests (required here or as policyDir in the configuration file).")
+    var policyDirectory: String?
 
     @OptionGroup var enforcement: EnforcementOptions
 
-    @Option(name: .customLong("metrics-addr"), help: "HOST:PORT of the metrics and status endpoint.")
-    var metricsAddress = "127.0.0.1:9470"
+    @Option(name: .customLong("metrics-addr"), help: "HOST:PORT of the metrics and status endpoint (default: 127.0.0.1:9470).")
+    var metricsAddress: String?
 
-    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
-    var logLevel: String = "info"
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical (default: info).")
+    var logLevel: String?
 
-    @Option(name: .customLong("poll-interval-ms"), help: "How often the policy directory is checked for changes.")
-    var pollIntervalMilliseconds = 100
+    @Option(name: .customLong("poll-interval-ms"), help: "How often the policy directory is checked for changes (default: 100).")
+    var pollIntervalMilliseconds: Int?
+
+    @Option(name: .customLong("log-format"), help: "text or json (default: text).")
+    var logFormat: String?
+
+    @Flag(help: "Decide and log as if enforcing, but let every connection through.")
+    var audit = false
+
+    @Option(name: .customLong("deny-log-rate"), help: "Denied-connection log lines per second; the rest are counted.")
+    var denyLogRate: Double = 20
 
     func validate() throws {
-        guard Logger.Level(rawValue: logLevel) != nil else {
+        if let logLevel, Logger.Level(rawValue: logLevel) == nil {
             throw ValidationError("--log-level: unknown level \"\(logLevel)\"")
         }
-        guard enforcement.workers >= 1 && enforcement.workers <= 64 else {
-            throw ValidationError("--workers: must be between 1 and 64, got \(enforcement.workers)")
+        if let workers = enforcement.workers, !(1...64).contains(workers) {
+            throw ValidationError("--workers: must be between 1 and 64, got \(workers)")
         }
-        guard pollIntervalMilliseconds >= 10 else { throw ValidationError("--poll-interval-ms: at least 10") }
+        if let pollIntervalMilliseconds, pollIntervalMilliseconds < 10 {
+            throw ValidationError("--poll-interval-ms: at least 10")
+        }
+        if let logFormat, LogFormat(rawValue: logFormat) == nil {
+            throw ValidationError("--log-format: unknown format \"\(logFormat)\"; expected text or json")
+        }
+        guard denyLogRate >= 0 else { throw ValidationError("--deny-log-rate: must not be negative") }
     }
 
     func run() throws {
         // Before any thread starts, so that every thread inherits the mask and only the watcher takes signals.
         try SignalWatcher.blockInProcess()
-        let level = Logger.Level(rawValue: logLevel) ?? .info
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
+        // The configuration file and flags are checked before logging starts and long before the kernel is touched.
+        let resolved = try resolvedConfiguration()
+        resolved.logFormat.bootstrap(level: resolved.logLevel)
         let logger = Logger(label: "tollgate")
-        let rules = try enforcement.ruleConfiguration
-        let address: ListenAddress
-        do {
-            address = try ListenAddress(parsing: metricsAddress)
-        } catch {
-            throw ValidationError("--metrics-addr: \(error)")
-        }
-        let configuration = DaemonConfiguration(
-            policyDirectory: policyDirectory, podCIDRs: rules.podCIDRs, exemptCIDRs: rules.exemptCIDRs,
-            workers: enforcement.workers, firstQueue: enforcement.queueNumber,
-            failureMode: enforcement.failClosed ? .closed : .open, metricsAddress: address,
-            backend: enforcement.backend.forced, pollInterval: .milliseconds(pollIntervalMilliseconds))
+        var configuration = resolved.daemon
+        configuration.audit = audit
+        configuration.denyLogRate = denyLogRate
         do {
             try Daemon(configuration: configuration, logger: logger).run()
         } catch {
             logger.critical("\(error)")
             throw ExitCode(error.code == .invalidConfiguration ? 2 : 1)
+        }
+    }
+
+    /// The configuration file (`--config`, or the default path when it exists) with the flags over it. Prints
+    /// every problem and exits 2 when the file or the result is invalid.
+    private func resolvedConfiguration() throws -> ConfigurationFile.Resolved {
+        let address: ListenAddress?
+        do {
+            address = try metricsAddress.map { text throws(InvalidValueError) in try ListenAddress(parsing: text) }
+        } catch {
+            throw ValidationError("--metrics-addr: \(error)")
+        }
+        let overrides = ConfigurationFile.Overrides(
+            policyDirectory: policyDirectory,
+            podCIDRs: try enforcement.prefixes(enforcement.podCIDRs, option: "--pod-cidr"),
+            exemptCIDRs: try enforcement.prefixes(enforcement.exemptCIDRs, option: "--exempt-cidr"),
+            workers: enforcement.workers, firstQueue: enforcement.queueNumber,
+            failureMode: enforcement.failClosed ? .closed : nil, metricsAddress: address,
+            backend: enforcement.backend.flatMap { ConfigurationFile.Backend(rawValue: $0.rawValue) },
+            logLevel: logLevel.flatMap { Logger.Level(rawValue: $0) }, logFormat: logFormat.flatMap { LogFormat(rawValue: $0) },
+            pollIntervalMilliseconds: pollIntervalMilliseconds)
+        do {
+            let path = configurationPath ?? ConfigurationFile.defaultPath
+            let file =
+                configurationPath == nil && !FileManager.default.fileExists(atPath: path)
+                ? ConfigurationFile() : try ConfigurationFile.load(path: path)
+            return try file.resolve(overrides: overrides)
+        } catch {
+            for line in error.description.split(separator: "\n") { printError("error: \(line)") }
+            throw ExitCode(2)
         }
     }
 }
@@ -140,7 +182,7 @@ struct RulesCommand: ParsableCommand {
         } catch {
             throw ValidationError("\(error)")
         }
-        let (backend, reason) = RuleInstaller().detectBackend(forcing: enforcement.backend.forced)
+        let (backend, reason) = RuleInstaller().detectBackend(forcing: (enforcement.backend ?? .auto).forced)
         print("# back end: \(backend) (\(reason))")
         do {
             print(try RuleRenderer().render(configuration, for: backend).text, terminator: "")

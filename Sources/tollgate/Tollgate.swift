@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import LinuxSupport
 
 /// The `tollgate` command: NetworkPolicy enforcement for Linux hosts.
 @main
@@ -11,6 +12,8 @@ struct Tollgate: ParsableCommand {
         subcommands: [
             RunCommand.self, CheckCommand.self, ExplainCommand.self, RulesCommand.self, CleanupCommand.self,
             BenchCommand.self,
+            ConfigCommand.self,
+            StatusCommand.self,
         ]
     )
 }
@@ -21,6 +24,11 @@ extension Tollgate {
     static func main() {
         do {
             var command = try parseAsRoot()
+            if command is RunCommand {
+                // Before any thread exists, so that every thread inherits the mask and only the daemon's signal
+                // thread takes SIGHUP, SIGTERM and SIGINT. Other subcommands keep the default actions.
+                try SignalWatcher.blockInProcess()
+            }
             try command.run()
         } catch {
             if exitCode(for: error) == .validationFailure {
