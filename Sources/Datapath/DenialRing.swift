@@ -9,6 +9,13 @@ public struct DenialEvent: Sendable, Hashable {
     public var audited: Bool
     /// The snapshot generation that decided it.
     public var generation: UInt64
+
+    public init(flow: FlowKey, reason: DecisionReason, audited: Bool, generation: UInt64) {
+        self.flow = flow
+        self.reason = reason
+        self.audited = audited
+        self.generation = generation
+    }
 }
 
 /// A single-producer, single-consumer ring of denial events: the worker pushes without allocating or locking;

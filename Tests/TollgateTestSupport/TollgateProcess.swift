@@ -34,6 +34,8 @@ public final class TollgateProcess: @unchecked Sendable {
         public var logLevel: String
         /// `--poll-interval-ms` (nil: the daemon's default).
         public var pollIntervalMilliseconds: Int?
+        /// More `run` arguments, appended as given (`--audit`, `--deny-log-rate 1`, …).
+        public var extraArguments: [String] = []
 
         /// Creates options; the defaults match the routed test topology (10.244.0.0/16 and fd00:244::/48).
         public init(
@@ -63,7 +65,7 @@ public final class TollgateProcess: @unchecked Sendable {
             result += ["--metrics-addr", "127.0.0.1:\(metricsPort)", "--log-level", logLevel]
             if let backend { result += ["--backend", backend] }
             if let pollIntervalMilliseconds { result += ["--poll-interval-ms", "\(pollIntervalMilliseconds)"] }
-            return result
+            return result + extraArguments
         }
     }
 
