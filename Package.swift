@@ -20,6 +20,11 @@ let package = Package(
             pkgConfig: "libnetfilter_queue",
             providers: [.apt(["libnetfilter-queue-dev", "libmnl-dev"])]
         ),
+        .systemLibrary(
+            name: "CNetfilterConntrack",
+            pkgConfig: "libnetfilter_conntrack",
+            providers: [.apt(["libnetfilter-conntrack-dev"])]
+        ),
         .target(
             name: "CUserspaceRCU",
             linkerSettings: [.linkedLibrary("urcu-qsbr")]
@@ -42,13 +47,15 @@ let package = Package(
             name: "Datapath",
             dependencies: ["NetfilterQueue", "PacketHeaders", "VerdictEngine", "CUserspaceRCU", "NetworkTypes", "LinuxSupport"]
         ),
+        // Cutting established connections that a new snapshot denies (conntrack over ctnetlink).
+        .target(name: "ConntrackRevocation", dependencies: ["CNetfilterConntrack", "NetworkTypes", "VerdictEngine"]),
         // Rendering, detecting, applying and removing iptables/nft rules.
         .target(name: "KernelRules", dependencies: ["NetworkTypes", "LinuxSupport"]),
         // The daemon: configuration, services, HTTP endpoint, metrics, signals.
         .target(
             name: "TollgateDaemon",
             dependencies: [
-                "Datapath", "KernelRules", "VerdictEngine", "PolicyModel", "LinuxSupport",
+                "Datapath", "KernelRules", "VerdictEngine", "PolicyModel", "LinuxSupport", "ConntrackRevocation",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
