@@ -55,7 +55,7 @@ let package = Package(
         .target(
             name: "TollgateDaemon",
             dependencies: [
-                "Datapath", "KernelRules", "VerdictEngine", "PolicyModel", "LinuxSupport", "ConntrackRevocation",
+                "Datapath", "KernelRules", "VerdictEngine", "PolicyModel", "LinuxSupport", "ConntrackRevocation", "Yams",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

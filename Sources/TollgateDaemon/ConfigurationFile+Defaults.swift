@@ -1,0 +1,91 @@
+import LinuxSupport
+import NetworkTypes
+
+extension ConfigurationFile {
+    /// The commented default file that `tollgate config --print-defaults` prints and the packages install as
+    /// `/etc/tollgate/config.yaml`. It loads back as ``defaultValues``.
+    public static let defaultText = """
+        # Tollgate configuration: /etc/tollgate/config.yaml
+        #
+        # `tollgate run` reads this file when it exists (or the file given with --config); command-line flags
+        # override the values here. Unknown keys, values of the wrong type and invalid CIDRs are errors naming
+        # the line, and the daemon does not start (it touches no kernel rule) until they are fixed.
+        # Check a file with: tollgate config --check /etc/tollgate/config.yaml
+        # Remove a key to use its default; a key with no value is an error.
+
+        # The directory of Kubernetes manifests (NetworkPolicy, Namespace, Pod; .yaml, .yml or .json).
+        # It must exist and be readable. Changes are picked up within pollIntervalMs, and on SIGHUP
+        # (systemctl reload tollgate).
+        policyDir: /etc/tollgate/policies.d
+
+        # Pod address ranges: the first packet of every new connection to or from these is decided by Tollgate.
+        # Set these to your cluster's pod CIDRs (IPv4 and IPv6). At least one is required.
+        podCIDRs:
+          - 10.244.0.0/16
+
+        # Node and infrastructure addresses whose traffic with pods is never queued (kubelet probes, for example).
+        exemptCIDRs: []
+
+        # Worker threads, one NFQUEUE queue each, from 1 to 64. Default: one per CPU core (at most 64).
+        # workers: 2
+
+        # The first NFQUEUE queue number; the workers use queueNum ... queueNum + workers - 1.
+        queueNum: 0
+
+        # What happens to a connection Tollgate cannot judge (malformed packet, no worker listening):
+        # open accepts it (availability first), closed drops it (enforcement first).
+        failureMode: open
+
+        # HOST:PORT of the HTTP endpoint serving /metrics, /status, /readyz and /healthz
+        # (tollgate status reads it). IPv6 in brackets: "[::1]:9470".
+        metricsAddr: 127.0.0.1:9470
+
+        # Kernel rules back end: auto (detect), iptables or nftables.
+        backend: auto
+
+        # Log level: trace, debug, info, notice, warning, error or critical.
+        logLevel: info
+
+        # Log format: text (human-readable lines) or json (one JSON object per line).
+        logFormat: text
+
+        # How often the policy directory is checked for changes, in milliseconds (10 to 3600000).
+        pollIntervalMs: 100
+
+        # --- Settings for features that are not implemented yet ---
+        # These are accepted and validated so that files written now keep loading, but Tollgate does not act
+        # on them yet.
+
+        # Pod ranges of other clusters that policies may name (not acted on yet).
+        remoteClusterCIDRs: []
+
+        # Traffic between a pod and its own node: exempt (never queued) or enforce (not acted on yet).
+        podToNode: exempt
+
+        # The Kubernetes API feed: a kubeconfig file ("" for none), or the in-cluster service account
+        # (not acted on yet; policies come from policyDir only).
+        kubeconfig: ""
+        inCluster: false
+
+        """
+
+    /// What ``defaultText`` loads as.
+    public static var defaultValues: ConfigurationFile {
+        var file = ConfigurationFile(path: "<defaults>")
+        file.policyDirectory = "/etc/tollgate/policies.d"
+        file.podCIDRs = IPPrefix("10.244.0.0/16").map { [$0] }
+        file.exemptCIDRs = []
+        file.firstQueue = 0
+        file.failureMode = .open
+        file.metricsAddress = try? ListenAddress(parsing: "127.0.0.1:9470")
+        file.backend = .auto
+        file.logLevel = .info
+        file.logFormat = .text
+        file.pollIntervalMilliseconds = 100
+        file.remoteClusterCIDRs = []
+        file.podToNode = .exempt
+        file.kubeconfig = ""
+        file.inCluster = false
+        return file
+    }
+}
