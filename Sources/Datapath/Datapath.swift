@@ -13,6 +13,8 @@ public struct DatapathConfiguration: Sendable, Hashable {
     public var batchCapacity: Int
     /// Let every denial through, counting and logging it (rolling policies out without an outage).
     public var audit: Bool
+    /// How many packets may wait in each queue for a verdict (`NFQA_CFG_QUEUE_MAXLEN`).
+    public var maximumQueueLength: UInt32 = 8192
 
     public init(
         firstQueue: UInt16 = 0, workers: Int, failureMode: FailureMode = .open, flowCacheSize: Int = 16384,
@@ -45,9 +47,13 @@ public final class Datapath: Sendable {
     /// Binds every queue and starts the workers. On failure, the workers already started are stopped and the
     /// error says which queue failed and why (another process holding a queue is the usual cause).
     public func start() throws(NetfilterQueueError) {
+        // A queue longer than the kernel's default 1,024: in fail-open mode a full queue lets new connections
+        // through undecided (the kernel counts nothing), so bursts must fit. 8,192 first packets of ~1 KiB truesize
+        // fit the 8 MiB receive buffer.
         let queueConfiguration = QueueConfiguration(
             copyRange: 128, failOpen: configuration.failureMode == .open, gso: true,
-            batchCapacity: configuration.batchCapacity, receiveTimeout: .milliseconds(100))
+            maximumQueueLength: configuration.maximumQueueLength, batchCapacity: configuration.batchCapacity,
+            receiveTimeout: .milliseconds(100))
         for (index, worker) in workers.enumerated() {
             do {
                 try worker.start(

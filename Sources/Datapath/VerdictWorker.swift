@@ -140,6 +140,7 @@ final class VerdictWorker: Sendable {
                 if verdict == .accept { accepted[reason.rawValue] &+= 1 } else { dropped[reason.rawValue] &+= 1 }
                 verdicts.append(packetID: packet.packetID, verdict: verdict)
             }
+            let decided = MonotonicClock.nanoseconds() &- started
             do {
                 try socket.sendVerdicts(verdicts)
             } catch {
@@ -150,13 +151,10 @@ final class VerdictWorker: Sendable {
             tollgate_rcu_quiescent_state()
 
             let elapsed = MonotonicClock.nanoseconds() &- started
-            var bucket = bounds.count
-            for (index, bound) in bounds.enumerated() where elapsed <= bound {
-                bucket = index
-                break
-            }
-            counters.latencyBuckets[bucket].add(UInt64(received))
+            counters.latencyBuckets[Self.bucket(elapsed, bounds)].add(UInt64(received))
             counters.latencySumNanoseconds.add(elapsed &* UInt64(received), ordering: .relaxed)
+            counters.decisionBuckets[Self.bucket(decided, bounds)].add(UInt64(received))
+            counters.decisionSumNanoseconds.add(decided &* UInt64(received), ordering: .relaxed)
             counters.packets.add(UInt64(received), ordering: .relaxed)
             counters.batches.add(1, ordering: .relaxed)
             counters.cacheHits.add(hits, ordering: .relaxed)
@@ -177,6 +175,16 @@ final class VerdictWorker: Sendable {
                 }
             }
         }
+    }
+}
+
+extension VerdictWorker {
+    /// The index of the first bound at or above `nanoseconds`, or `bounds.count` (+Inf).
+    @inline(__always)
+    static func bucket(_ nanoseconds: UInt64, _ bounds: [UInt64]) -> Int {
+        var index = 0
+        while index < bounds.count && nanoseconds > bounds[index] { index += 1 }
+        return index
     }
 }
 

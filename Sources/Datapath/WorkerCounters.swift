@@ -16,9 +16,15 @@ public final class WorkerCounters: Sendable {
     let audited: [Counter]
     let cacheHits = Atomic<UInt64>(0)
     let cacheMisses = Atomic<UInt64>(0)
-    /// Packets per latency bucket (the last is +Inf), and the sum of latencies in nanoseconds.
+    /// Packets per latency bucket (the last is +Inf), and the sum of latencies in nanoseconds: from a batch's
+    /// arrival to its verdicts being sent. The send includes the kernel's work on the accepted packets (it
+    /// reinjects them in the sending thread), so this is mostly kernel time.
     let latencyBuckets: [Counter]
     let latencySumNanoseconds = Atomic<UInt64>(0)
+    /// The same for decision time alone: from a batch's arrival to its last verdict being decided, before
+    /// the send.
+    let decisionBuckets: [Counter]
+    let decisionSumNanoseconds = Atomic<UInt64>(0)
     let receiveErrors = Atomic<UInt64>(0)
     let verdictSendErrors = Atomic<UInt64>(0)
     let receiveBufferOverflows = Atomic<UInt64>(0)
@@ -32,6 +38,7 @@ public final class WorkerCounters: Sendable {
         dropped = DecisionReason.allCases.map { _ in Counter() }
         audited = DecisionReason.allCases.map { _ in Counter() }
         latencyBuckets = (0...WorkerCounters.latencyBoundsMicroseconds.count).map { _ in Counter() }
+        decisionBuckets = (0...WorkerCounters.latencyBoundsMicroseconds.count).map { _ in Counter() }
     }
 
     /// A consistent-enough copy for reporting.
@@ -42,6 +49,8 @@ public final class WorkerCounters: Sendable {
             cacheHits: cacheHits.load(ordering: .relaxed), cacheMisses: cacheMisses.load(ordering: .relaxed),
             latencyBuckets: latencyBuckets.map(\.value),
             latencySumNanoseconds: latencySumNanoseconds.load(ordering: .relaxed),
+            decisionBuckets: decisionBuckets.map(\.value),
+            decisionSumNanoseconds: decisionSumNanoseconds.load(ordering: .relaxed),
             receiveErrors: receiveErrors.load(ordering: .relaxed),
             verdictSendErrors: verdictSendErrors.load(ordering: .relaxed),
             receiveBufferOverflows: receiveBufferOverflows.load(ordering: .relaxed),
@@ -64,6 +73,9 @@ public struct WorkerStatistics: Sendable, Hashable {
     public var cacheMisses: UInt64
     public var latencyBuckets: [UInt64]
     public var latencySumNanoseconds: UInt64
+    /// Decision time alone (before the verdicts are sent), per bucket, and its sum.
+    public var decisionBuckets: [UInt64]
+    public var decisionSumNanoseconds: UInt64
     public var receiveErrors: UInt64
     public var verdictSendErrors: UInt64
     public var receiveBufferOverflows: UInt64
