@@ -4,3 +4,5 @@
 #include <sys/socket.h>
 #include <errno.h>
 #include <libnetfilter_conntrack/libnetfilter_conntrack.h>
+// enum tcp_state (TCP_CONNTRACK_*), for the TCP state of the entries revocation creates.
+#include <libnetfilter_conntrack/libnetfilter_conntrack_tcp.h>

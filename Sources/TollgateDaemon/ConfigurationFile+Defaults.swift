@@ -14,7 +14,7 @@ extension ConfigurationFile {
         # Remove a key to use its default; a key with no value is an error.
 
         # The directory of Kubernetes manifests (NetworkPolicy, Namespace, Pod; .yaml, .yml or .json).
-        # It must exist and be readable. Changes are picked up within pollIntervalMs, and on SIGHUP
+        # It must exist and be readable. Changes are picked up at once (inotify), and on SIGHUP
         # (systemctl reload tollgate).
         policyDir: /etc/tollgate/policies.d
 
@@ -49,8 +49,9 @@ extension ConfigurationFile {
         # Log format: text (human-readable lines) or json (one JSON object per line).
         logFormat: text
 
-        # How often the policy directory is checked for changes, in milliseconds (10 to 3600000).
-        pollIntervalMs: 100
+        # Changes are seen at once through inotify; this also lists the directory every N milliseconds as a
+        # safety net (0: off; otherwise 10 to 3600000).
+        pollIntervalMs: 5000
 
         # --- Settings for features that are not implemented yet ---
         # These are accepted and validated so that files written now keep loading, but Tollgate does not act
@@ -81,7 +82,7 @@ extension ConfigurationFile {
         file.backend = .auto
         file.logLevel = .info
         file.logFormat = .text
-        file.pollIntervalMilliseconds = 100
+        file.pollIntervalMilliseconds = 5000
         file.remoteClusterCIDRs = []
         file.podToNode = .exempt
         file.kubeconfig = ""

@@ -109,7 +109,7 @@ extension ConfigurationFile {
             workers: overrides.workers ?? workers ?? Self.defaultWorkers, firstQueue: overrides.firstQueue ?? firstQueue ?? 0,
             failureMode: overrides.failureMode ?? failureMode ?? .open, metricsAddress: address,
             backend: (overrides.backend ?? backend ?? .auto).forced,
-            pollInterval: .milliseconds(overrides.pollIntervalMilliseconds ?? pollIntervalMilliseconds ?? 100))
+            pollInterval: .milliseconds(overrides.pollIntervalMilliseconds ?? pollIntervalMilliseconds ?? 5000))
         // The daemon's own checks (overlaps, queue range), attributed to the file's line when the file set the value.
         for message in configuration.problems() {
             problems.append(attribute(message, overrides: overrides))

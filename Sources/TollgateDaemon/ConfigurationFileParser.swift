@@ -85,7 +85,15 @@ struct ConfigurationFileParser {
         case .queueNum:
             file.firstQueue = integer(key, node, in: 0...Int(UInt16.max)).map { UInt16($0) }
         case .pollIntervalMs:
-            file.pollIntervalMilliseconds = integer(key, node, in: 10...3_600_000)
+            // 0 turns the safety-net listing off (inotify alone); otherwise at least 10 ms.
+            if let value = integer(key, node, in: 0...3_600_000) {
+                if value > 0 && value < 10 {
+                    problems.append(
+                        .init(line: node.mark?.line, key: key.rawValue, message: "must be 0 (off) or from 10 to 3600000", value: "\(value)"))
+                } else {
+                    file.pollIntervalMilliseconds = value
+                }
+            }
         case .failureMode:
             file.failureMode = choice(key, node, FailureMode.self, ["open", "closed"])
         case .backend:

@@ -39,7 +39,9 @@ extension Daemon {
             uptimeSeconds: Date().timeIntervalSince(snapshot.started))
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
-        return (try? encoder.encode(report)).map { String(decoding: $0, as: UTF8.self) + "\n" } ?? "{}\n"
+        let extended = ExtendedStatusReport(
+            base: report, revocation: revocation.statistics, directoryWatch: watchStatus.withLock { $0 })
+        return (try? encoder.encode(extended)).map { String(decoding: $0, as: UTF8.self) + "\n" } ?? "{}\n"
     }
 
     /// The `/metrics` document in the Prometheus text format.
@@ -112,26 +114,96 @@ extension Daemon {
                     Sample(labels: [Label("result", "clean")], value: Double(snapshot.reloadsApplied)),
                     Sample(labels: [Label("result", "with_errors")], value: Double(snapshot.reloadsWithErrors)),
                 ])
+            let revoked = revocation.statistics
+            try text.appendCounter(
+                "tollgate_revocation_scans_total",
+                help: "Passes over the conntrack table after a new snapshot, judging established connections.",
+                value: Double(revoked.scans))
+            try text.appendCounter(
+                "tollgate_revoked_connections_total",
+                help: "Established connections cut because a new snapshot denies them.", value: Double(revoked.revoked))
+            try text.appendCounter(
+                "tollgate_revocation_would_revoke_total",
+                help: "Established connections a new snapshot denies that audit mode kept open.",
+                value: Double(revoked.wouldRevoke))
+            try text.appendCounter(
+                "tollgate_revocation_tombstones_total",
+                help: "Tombstone conntrack entries left so that cut connections cannot be picked up again in reverse, by event.",
+                samples: [
+                    Sample(labels: [Label("event", "created")], value: Double(revoked.tombstones)),
+                    Sample(labels: [Label("event", "lifted")], value: Double(revoked.lifted)),
+                ])
+            try text.appendCounter(
+                "tollgate_revocation_errors_total", help: "Failed conntrack dumps and deletes.", value: Double(revoked.errors))
+            try text.appendCounter(
+                "tollgate_revocation_scan_seconds_total", help: "Time spent in revocation scans.",
+                value: revoked.scanSecondsTotal)
+            try text.appendGauge(
+                "tollgate_revocation_scan_duration_seconds", help: "How long the last revocation scan took.",
+                value: revoked.lastScanSeconds)
+            let watching = watchStatus.withLock { $0 }
+            try text.appendGauge(
+                "tollgate_policy_directory_watched", help: "1 while inotify watches the policy directory.",
+                value: watching.watching ? 1 : 0)
+            try text.appendCounter(
+                "tollgate_policy_directory_reloads_total",
+                help: "Reloads triggered by the policy directory, by what noticed the change.",
+                samples: [
+                    Sample(labels: [Label("trigger", "inotify")], value: Double(watching.eventReloads)),
+                    Sample(labels: [Label("trigger", "poll")], value: Double(watching.pollReloads)),
+                ])
+            try text.appendCounter(
+                "tollgate_policy_directory_losses_total",
+                help: "Times the watched policy directory was removed or moved away.",
+                value: Double(watching.directoryLosses))
             try text.appendGauge("tollgate_rules_installed", help: "1 when the kernel rules are installed.", value: snapshot.rulesInstalled ? 1 : 0)
+            try text.appendCounter(
+                "tollgate_batches_total", help: "Receive batches the workers handled (packets / batches = batch size).",
+                samples: workers.map { Sample(labels: [Label("queue", "\($0.queue)")], value: Double($0.batches)) })
             let bounds = WorkerCounters.latencyBoundsMicroseconds.map { $0 / 1e6 }
-            var cumulative: [UInt64] = []
-            var running: UInt64 = 0
-            for bucket in 0..<bounds.count {
-                running += workers.reduce(0) { $0 + $1.latencyBuckets[bucket] }
-                cumulative.append(running)
+            func histogram(_ buckets: (WorkerStatistics) -> [UInt64], sum: (WorkerStatistics) -> UInt64) -> PrometheusText.Histogram {
+                var cumulative: [UInt64] = []
+                var running: UInt64 = 0
+                for bucket in 0..<bounds.count {
+                    running += workers.reduce(0) { $0 + buckets($1)[bucket] }
+                    cumulative.append(running)
+                }
+                return PrometheusText.Histogram(
+                    upperBounds: bounds, cumulativeCounts: cumulative,
+                    sum: Double(workers.reduce(0) { $0 + sum($1) }) / 1e9,
+                    count: workers.reduce(0) { $0 + buckets($1).reduce(0, +) })
             }
-            let total = workers.reduce(0) { $0 + $1.latencyBuckets.reduce(0, +) }
             try text.appendHistogram(
                 "tollgate_verdict_latency_seconds",
-                help: "Time from a batch's arrival from the kernel to its verdicts being sent, per packet.",
-                histograms: [
-                    PrometheusText.Histogram(
-                        upperBounds: bounds, cumulativeCounts: cumulative,
-                        sum: Double(workers.reduce(0) { $0 + $1.latencySumNanoseconds }) / 1e9, count: total)
-                ])
+                help: "Time from a batch's arrival from the kernel to its verdicts being sent, per packet. The send "
+                    + "includes the kernel's own work on the accepted packets.",
+                histograms: [histogram({ $0.latencyBuckets }, sum: { $0.latencySumNanoseconds })])
+            try text.appendHistogram(
+                "tollgate_decision_latency_seconds",
+                help: "Time from a batch's arrival from the kernel to its last verdict being decided, per packet.",
+                histograms: [histogram({ $0.decisionBuckets }, sum: { $0.decisionSumNanoseconds })])
         } catch {
             return "# metrics could not be rendered: \(error)\n"
         }
         return text.text
+    }
+}
+
+/// The `/status` document: the daemon's report with the revocation counters and the directory watch added as
+/// two more top-level keys (`revocation`, `directoryWatch`).
+private struct ExtendedStatusReport: Encodable {
+    var base: StatusReport
+    var revocation: RevocationStatistics
+    var directoryWatch: DirectoryWatchStatus
+
+    private enum Keys: String, CodingKey {
+        case revocation, directoryWatch
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        try base.encode(to: encoder)
+        var container = encoder.container(keyedBy: Keys.self)
+        try container.encode(revocation, forKey: .revocation)
+        try container.encode(directoryWatch, forKey: .directoryWatch)
     }
 }

@@ -1,3 +1,4 @@
+import ConntrackRevocation
 import Datapath
 import Dispatch
 import Foundation
@@ -23,6 +24,10 @@ public final class Daemon: Sendable {
     let datapath: Datapath
     let state = Mutex(DaemonState())
     private let source: Mutex<PolicyDirectorySource>
+    /// Revocation of established connections a new snapshot denies (see `RevocationRunner`).
+    let revocation: RevocationRunner
+    /// How the policy directory is watched, for `/status` and the metrics.
+    let watchStatus = Mutex(DirectoryWatchStatus())
     private let reloadRequested = Atomic<Bool>(false)
     private let stopRequested = Atomic<Bool>(false)
     private let termination = DispatchSemaphore(value: 0)
@@ -35,6 +40,11 @@ public final class Daemon: Sendable {
         self.installer = installer
         source = Mutex(PolicyDirectorySource(directory: configuration.policyDirectory))
         notifier = try? SystemdNotifier()
+        revocation = RevocationRunner(
+            filter: RevocationFilter(
+                podCIDRs: configuration.podCIDRs, exemptCIDRs: configuration.exemptCIDRs, auditAll: configuration.audit),
+            enabled: configuration.revoke, logger: logger)
+        watchStatus.withLock { $0.mode = configuration.pollInterval > .zero ? "inotify+poll" : "inotify" }
         datapath = Datapath(
             configuration: DatapathConfiguration(
                 firstQueue: configuration.firstQueue, workers: configuration.workers,
@@ -57,6 +67,14 @@ public final class Daemon: Sendable {
                 "queues": "\(configuration.firstQueue)-\(Int(configuration.firstQueue) + configuration.workers - 1)",
                 "failure-mode": "\(configuration.failureMode.rawValue)",
             ])
+        // The watch is armed before the first load, so no change made after that load goes unseen.
+        let watch: DirectoryWatch
+        do {
+            watch = try DirectoryWatch(directory: configuration.policyDirectory)
+        } catch {
+            throw DaemonError(.systemFailure, "\(error)")
+        }
+        armWatch(watch)
         reload(reason: "start")
 
         do {
@@ -99,12 +117,13 @@ public final class Daemon: Sendable {
                 case .hangup:
                     logger.info("SIGHUP: rereading the policy directory")
                     reloadRequested.store(true, ordering: .relaxed)
+                    watch.wake()
                 case .terminate, .interrupt:
                     logger.info("\(signal): stopping")
                     termination.signal()
                 }
             }
-            reloader = try DedicatedThread(name: "tollgate-reload") { [self] in reloadLoop() }
+            reloader = try DedicatedThread(name: "tollgate-reload") { [self] in reloadLoop(watch) }
             denialLogger = try DedicatedThread(name: "tollgate-denials") { [self] in denialLogLoop() }
             if let interval = notifier?.watchdogInterval {
                 _ = try DedicatedThread(name: "tollgate-watchdog", detached: true) { [self] in watchdogLoop(interval) }
@@ -118,6 +137,7 @@ public final class Daemon: Sendable {
         termination.wait()
         notify("STOPPING=1")
         stopRequested.store(true, ordering: .relaxed)
+        watch.wake()
         reloader.join()
         denialLogger.join()
         signals.stop()
@@ -132,24 +152,99 @@ public final class Daemon: Sendable {
     /// Stops a running daemon as SIGTERM would.
     public func requestStop() { termination.signal() }
 
-    /// Checks the directory every poll interval, and reacts to SIGHUP and to stopping within 50 ms whatever the
-    /// poll interval.
-    private func reloadLoop() {
-        let tick = Duration.milliseconds(50)
+    /// Reloads when inotify reports a settled change of the policy directory, on SIGHUP, and (when
+    /// `--poll-interval-ms` is set) when the safety-net poll sees a change inotify did not report. While the
+    /// directory is missing it checks every 500 ms for it to come back; the last good snapshot stays meanwhile.
+    /// Reacts to stopping at once (``DirectoryWatch/wake()``).
+    private func reloadLoop(_ watch: DirectoryWatch) {
+        let missingCheck = Duration.milliseconds(500)
+        let poll = configuration.pollInterval
         var lastPoll = ContinuousClock.now
+        var lastArmAttempt = ContinuousClock.now
         while !stopRequested.load(ordering: .relaxed) {
-            Thread.sleep(forTimeInterval: 0.05)
-            let forced = reloadRequested.exchange(false, ordering: .relaxed)
-            var changed = forced
-            if !forced && ContinuousClock.now - lastPoll >= max(tick, configuration.pollInterval) {
-                lastPoll = ContinuousClock.now
-                changed = source.withLock { $0.hasChanged() }
+            let now = ContinuousClock.now
+            var timeout: Duration? = nil
+            if !watch.isWatching { timeout = max(.zero, lastArmAttempt + missingCheck - now) }
+            if poll > .zero {
+                let untilPoll = max(.zero, lastPoll + poll - now)
+                timeout = timeout.map { min($0, untilPoll) } ?? untilPoll
             }
-            if changed {
+            var reason: String? = nil
+            do {
+                switch try watch.waitForChange(timeout: timeout) {
+                case .changed(let what):
+                    reason = "changed: \(what)"
+                    watchStatus.withLock {
+                        $0.eventReloads += 1
+                        $0.lastChange = what
+                    }
+                case .directoryLost:
+                    logger.error(
+                        "the policy directory was removed or moved away; keeping the last good snapshot and checking every 500 ms for it to return",
+                        metadata: ["policy-dir": "\(configuration.policyDirectory)"])
+                    watchStatus.withLock {
+                        $0.watching = false
+                        $0.directoryLosses += 1
+                    }
+                    reason = "policy directory removed"
+                    // It may be back already (replaced by a rename): try at once.
+                    lastArmAttempt = ContinuousClock.now - missingCheck
+                case .idle:
+                    break
+                }
+            } catch {
+                logger.error("watching the policy directory failed: \(error)")
+                watchStatus.withLock { $0.lastError = error.description }
+                Thread.sleep(forTimeInterval: 0.1)  // back off rather than spin on a persistent failure
+            }
+            if stopRequested.load(ordering: .relaxed) { break }
+            if reloadRequested.exchange(false, ordering: .relaxed) { reason = "SIGHUP" }
+            if !watch.isWatching && ContinuousClock.now - lastArmAttempt >= missingCheck {
+                lastArmAttempt = ContinuousClock.now
+                if armWatch(watch, quiet: true) {
+                    logger.notice("the policy directory is back; watching it again")
+                    reason = reason ?? "policy directory appeared"
+                }
+            }
+            if poll > .zero && ContinuousClock.now - lastPoll >= poll {
+                lastPoll = ContinuousClock.now
+                if reason == nil && source.withLock({ $0.hasChanged() }) {
+                    reason = "changed (seen by the safety-net poll)"
+                    watchStatus.withLock { $0.pollReloads += 1 }
+                }
+            }
+            if let reason {
                 notify("RELOADING=1\nMONOTONIC_USEC=\(MonotonicClock.microseconds())")
-                reload(reason: forced ? "SIGHUP" : "directory changed")
+                reload(reason: reason)
                 notify("READY=1\nSTATUS=enforcing, snapshot generation \(state.withLock { $0.generation })")
             }
+        }
+    }
+
+    /// Watches the policy directory if it exists; logs (unless `quiet`, or the same error again) and records a
+    /// failure. Returns whether it is watched.
+    @discardableResult
+    private func armWatch(_ watch: DirectoryWatch, quiet: Bool = false) -> Bool {
+        do {
+            let armed = try watch.arm()
+            watchStatus.withLock {
+                $0.watching = armed
+                if armed { $0.lastError = nil }
+            }
+            if !armed && !quiet {
+                logger.warning(
+                    "the policy directory does not exist; checking every 500 ms for it to appear",
+                    metadata: ["policy-dir": "\(configuration.policyDirectory)"])
+            }
+            return armed
+        } catch {
+            let repeated = watchStatus.withLock { $0.lastError == error.description }
+            if !repeated { logger.error("cannot watch the policy directory: \(error)") }
+            watchStatus.withLock {
+                $0.watching = watch.isWatching
+                $0.lastError = error.description
+            }
+            return watch.isWatching
         }
     }
 
@@ -206,7 +301,9 @@ public final class Daemon: Sendable {
     /// Loads the directory, compiles and publishes a new snapshot. A directory that cannot be read leaves the
     /// snapshot in force; a file that fails to load keeps its last good objects.
     func reload(reason: String) {
+        let reloadStarted = ContinuousClock.now
         let outcome = source.withLock { $0.load() }
+        let loaded = ContinuousClock.now
         for error in outcome.errors { logger.error("\(error)") }
         if !outcome.filesKeptFromLastGood.isEmpty {
             logger.warning(
@@ -230,6 +327,10 @@ public final class Daemon: Sendable {
         let snapshot = PolicyCompiler.compile(clusterState, generation: current + 1)
         publisher.publish(snapshot)
         for diagnostic in snapshot.diagnostics { logger.warning("\(diagnostic)") }
+        defer {
+            // Off the packet path, after the log line of the new snapshot: cut what it now denies.
+            revocation.revoke(against: snapshot)
+        }
         let statistics = snapshot.statistics
         state.withLock {
             $0.generation = snapshot.generation
@@ -250,9 +351,18 @@ public final class Daemon: Sendable {
             "snapshot \(snapshot.generation) active (\(reason))",
             metadata: [
                 "namespaces": "\(statistics.namespaces)", "pods": "\(statistics.pods)",
-                "policies": "\(statistics.networkPolicies)",
+                "policies": "\(statistics.networkPolicies)", "files-parsed": "\(outcome.filesParsed)",
+                "load-ms": "\(Self.milliseconds(loaded - reloadStarted))",
+                "reload-ms": "\(Self.milliseconds(ContinuousClock.now - reloadStarted))",
                 "compile-ms": "\(String(format: "%.2f", Double(statistics.compileDuration.components.attoseconds) / 1e15))",
             ])
+    }
+
+    /// `duration` in milliseconds with two decimals, for log metadata.
+    static func milliseconds(_ duration: Duration) -> String {
+        String(
+            format: "%.2f",
+            Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15)
     }
 
     /// Ready once the rules are installed and a snapshot is active.

@@ -14,20 +14,24 @@ public struct DaemonConfiguration: Sendable, Hashable {
     public var metricsAddress: ListenAddress
     /// Nil: detect at start.
     public var backend: RuleBackend?
-    /// How often the policy directory is checked for changes.
+    /// How often the policy directory is also checked for changes by listing it, as a safety net under inotify;
+    /// `.zero` turns the poll off (inotify alone). Changes are seen through inotify either way.
     public var pollInterval: Duration
     public var flowCacheSize: Int
     /// Decide and log as if enforcing, but let every connection through.
     public var audit: Bool
     /// Denied-connection log lines per second (a token bucket; the rest are counted and summarised).
     public var denyLogRate: Double
+    /// Cut established connections that a new snapshot denies (on by default; `--no-revoke` turns it off).
+    public var revoke: Bool
 
     public init(
         policyDirectory: String, podCIDRs: [IPPrefix], exemptCIDRs: [IPPrefix] = [], workers: Int, firstQueue: UInt16 = 0,
         failureMode: FailureMode = .open, metricsAddress: ListenAddress, backend: RuleBackend? = nil,
-        pollInterval: Duration = .milliseconds(100), flowCacheSize: Int = 16384, audit: Bool = false,
-        denyLogRate: Double = 20
+        pollInterval: Duration = .milliseconds(5000), flowCacheSize: Int = 16384, audit: Bool = false,
+        denyLogRate: Double = 20, revoke: Bool = true
     ) {
+        self.revoke = revoke
         self.audit = audit
         self.denyLogRate = denyLogRate
         self.policyDirectory = policyDirectory

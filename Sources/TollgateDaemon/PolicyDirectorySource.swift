@@ -1,9 +1,18 @@
 import Foundation
 import PolicyModel
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// The policy directory as a source of objects, with per-file last-known-good state: a file that fails to load
 /// keeps contributing the objects it had when it last loaded cleanly (none, if it never did), so one bad edit
 /// never changes enforcement; the rest of the change still applies.
+///
+/// Reloads parse only the files whose identity (device, inode, size, modification and change times, all through
+/// symbolic links) changed since they were last parsed; the others reuse their parsed objects, so a change to one
+/// file among thousands costs one file's parse. Objects are keyed by kind, namespace and name (``ObjectKey``);
+/// ``Outcome/objectsByKey`` is the per-source view a store merging several sources needs.
 final class PolicyDirectorySource {
     /// What a reload produced.
     struct Outcome {
@@ -14,53 +23,116 @@ final class PolicyDirectorySource {
         var directoryReadable: Bool
         /// Files whose errors made the source fall back to their last good objects.
         var filesKeptFromLastGood: [String]
+        /// Files parsed by this load (the others were unchanged and reused).
+        var filesParsed = 0
+
+        /// The objects by kind, namespace and name (a key appears once: duplicates are reported and dropped).
+        var objectsByKey: [ObjectKey: ManifestObject] {
+            Dictionary(objects.map { ($0.key, $0) }, uniquingKeysWith: { first, _ in first })
+        }
     }
 
+    /// What identifies one version of a file's contents without reading it.
+    struct FileFingerprint: Hashable {
+        var device: UInt64
+        var inode: UInt64
+        var size: Int64
+        var modifiedSeconds: Int
+        var modifiedNanoseconds: Int
+        var changedSeconds: Int
+        var changedNanoseconds: Int
+    }
+
+    /// The name `/status` and logs use for this source.
+    let name = "directory"
     let directory: String
     private var lastGood: [String: [ManifestObject]] = [:]
     private var lastFingerprint: [String: FileFingerprint]? = nil
+    /// Parsed files by path, with the fingerprint they had just before they were read.
+    private var parsed: [String: (fingerprint: FileFingerprint, result: FileLoadResult)] = [:]
 
     init(directory: String) { self.directory = directory }
 
-    struct FileFingerprint: Hashable {
-        var size: Int
-        var modified: Double
-        var inode: Int
+    /// The fingerprint of `path` (following symbolic links); nil when it cannot be read.
+    static func fingerprint(of path: String) -> FileFingerprint? {
+        var status = stat()
+        guard stat(path, &status) == 0 else { return nil }
+        return FileFingerprint(
+            device: UInt64(status.st_dev), inode: UInt64(status.st_ino), size: Int64(status.st_size),
+            modifiedSeconds: status.st_mtim.tv_sec, modifiedNanoseconds: status.st_mtim.tv_nsec,
+            changedSeconds: status.st_ctim.tv_sec, changedNanoseconds: status.st_ctim.tv_nsec)
     }
 
-    /// A cheap summary of the directory: paths, sizes, modification times and inodes of the manifest files.
-    /// Nil when the directory cannot be read.
+    /// A cheap summary of the directory: the fingerprints of the manifest files. Nil when the directory cannot be
+    /// read.
     func fingerprint() -> [String: FileFingerprint]? {
         guard let files = try? ManifestLoader.manifestFiles(in: directory) else { return nil }
         var result: [String: FileFingerprint] = [:]
         for file in files {
-            guard let attributes = try? FileManager.default.attributesOfItem(atPath: file) else { continue }
-            result[file] = FileFingerprint(
-                size: (attributes[.size] as? NSNumber)?.intValue ?? -1,
-                modified: (attributes[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0,
-                inode: (attributes[.systemFileNumber] as? NSNumber)?.intValue ?? 0)
+            // A file that vanished between listing and stat is simply not part of the summary.
+            if let print = Self.fingerprint(of: file) { result[file] = print }
         }
         return result
     }
 
-    /// Whether the directory changed since the last load.
+    /// Whether the directory changed since the last load (the safety-net poll's question).
     func hasChanged() -> Bool { fingerprint() != lastFingerprint }
 
-    /// Loads the directory.
+    /// Loads the directory, parsing only files that changed.
     func load() -> Outcome {
-        let print = fingerprint()
-        let result = ManifestLoader.loadDirectory(directory)
-        lastFingerprint = print
-        if !result.directoryErrors.isEmpty {
+        let files: [String]
+        do {
+            files = try ManifestLoader.manifestFiles(in: directory)
+        } catch {
+            lastFingerprint = nil
+            let exists = FileManager.default.fileExists(atPath: directory)
+            let problem = PolicyError(
+                file: directory, message: exists ? "not a readable directory" : "the policy directory does not exist")
             // Keep everything that was last good: the directory may be in the middle of being replaced.
             return Outcome(
-                objects: lastGood.keys.sorted().flatMap { lastGood[$0]! }, errors: result.directoryErrors,
+                objects: lastGood.keys.sorted().flatMap { lastGood[$0] ?? [] }, errors: [problem],
                 directoryReadable: false, filesKeptFromLastGood: lastGood.keys.sorted())
         }
+        var fingerprints: [String: FileFingerprint] = [:]
+        var results: [FileLoadResult] = []
+        var parsedCount = 0
+        var stillPresent = Set<String>()
+        for file in files {
+            stillPresent.insert(file)
+            let print = Self.fingerprint(of: file)
+            if let print { fingerprints[file] = print }
+            if let print, let cached = parsed[file], cached.fingerprint == print {
+                results.append(cached.result)
+                continue
+            }
+            // The fingerprint is taken before the read: a write in between makes the next load read it again.
+            let result = ManifestLoader.load(fileAt: file)
+            parsedCount += 1
+            if let print { parsed[file] = (print, result) } else { parsed[file] = nil }
+            results.append(result)
+        }
+        parsed = parsed.filter { stillPresent.contains($0.key) }
+        lastFingerprint = fingerprints
+
+        // Objects defined in more than one file: the first file in path order keeps the object (as
+        // `ManifestLoader.loadDirectory` decides), the later file gets an error.
+        var owners: [ObjectKey: String] = [:]
         var objects: [ManifestObject] = []
+        var errors: [PolicyError] = []
         var kept: [String] = []
         var current: [String: [ManifestObject]] = [:]
-        for file in result.files {
+        for var file in results {
+            file.objects = file.objects.filter { object in
+                if let owner = owners[object.key] {
+                    file.errors.append(
+                        PolicyError(
+                            file: file.file, object: object.key, message: "also defined in \(owner); that definition is used"))
+                    return false
+                }
+                owners[object.key] = file.file
+                return true
+            }
+            errors += file.errors
             if file.errors.isEmpty {
                 current[file.file] = file.objects
                 objects += file.objects
@@ -74,6 +146,8 @@ final class PolicyDirectorySource {
             }
         }
         lastGood = current
-        return Outcome(objects: objects, errors: result.errors, directoryReadable: true, filesKeptFromLastGood: kept)
+        return Outcome(
+            objects: objects, errors: errors, directoryReadable: true, filesKeptFromLastGood: kept,
+            filesParsed: parsedCount)
     }
 }

@@ -92,7 +92,9 @@ struct RunCommand: ParsableCommand {
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical (default: info).")
     var logLevel: String?
 
-    @Option(name: .customLong("poll-interval-ms"), help: "How often the policy directory is checked for changes (default: 100).")
+    @Option(
+        name: .customLong("poll-interval-ms"),
+        help: "Changes are seen at once through inotify; this also lists the directory every N ms as a safety net (0: off; default: 5000).")
     var pollIntervalMilliseconds: Int?
 
     @Option(name: .customLong("log-format"), help: "text or json (default: text).")
@@ -104,6 +106,9 @@ struct RunCommand: ParsableCommand {
     @Option(name: .customLong("deny-log-rate"), help: "Denied-connection log lines per second; the rest are counted.")
     var denyLogRate: Double = 20
 
+    @Flag(name: .customLong("no-revoke"), help: "Do not cut established connections that a new policy denies.")
+    var noRevoke = false
+
     func validate() throws {
         if let logLevel, Logger.Level(rawValue: logLevel) == nil {
             throw ValidationError("--log-level: unknown level \"\(logLevel)\"")
@@ -111,8 +116,8 @@ struct RunCommand: ParsableCommand {
         if let workers = enforcement.workers, !(1...64).contains(workers) {
             throw ValidationError("--workers: must be between 1 and 64, got \(workers)")
         }
-        if let pollIntervalMilliseconds, pollIntervalMilliseconds < 10 {
-            throw ValidationError("--poll-interval-ms: at least 10")
+        if let pollIntervalMilliseconds, pollIntervalMilliseconds != 0 && pollIntervalMilliseconds < 10 {
+            throw ValidationError("--poll-interval-ms: 0 (off) or at least 10")
         }
         if let logFormat, LogFormat(rawValue: logFormat) == nil {
             throw ValidationError("--log-format: unknown format \"\(logFormat)\"; expected text or json")
@@ -130,6 +135,7 @@ struct RunCommand: ParsableCommand {
         var configuration = resolved.daemon
         configuration.audit = audit
         configuration.denyLogRate = denyLogRate
+        configuration.revoke = !noRevoke
         do {
             try Daemon(configuration: configuration, logger: logger).run()
         } catch {

@@ -53,30 +53,6 @@ extension EndToEndTests {
         #expect(latencies.allSatisfy { $0 < .seconds(2) })
     }
 
-    @Test("SIGHUP rereads the policy directory even when polling is effectively off")
-    func sighupForcesReread() throws {
-        let scenario = try Self.baseScenario(tag: "e2e-hup", policy: Manifests.serverFromClient)
-        defer { scenario.close() }
-        var options = scenario.options(queue: 400, port: 19401)
-        options.pollIntervalMilliseconds = 60_000
-        let daemon = try scenario.startDaemon(options)
-        #expect(try daemon.status().generation == 1)
-        try scenario.directory.write("policy.yaml", Manifests.serverFromClientAndOther)
-        // Polling is off for a minute: the change is not seen on its own.
-        usleep(1_000_000)
-        #expect(try daemon.status().generation == 1)
-        #expect(try scenario.reachability([Probe("intruder", "server", 8080)]) == [false])
-
-        let signalled = ContinuousClock.now
-        daemon.send(SIGHUP)
-        do {
-            let status = try daemon.waitForGeneration(atLeast: 2, timeout: .seconds(3))
-            report("SIGHUP -> generation 2 after \(ContinuousClock.now - signalled)")
-            #expect(status.generation == 2)
-            #expect(try scenario.reachability([Probe("intruder", "server", 8080)]) == [true])
-        }
-    }
-
     /// Waits for a reload after a write and returns its status.
     static func reloaded(_ daemon: TollgateProcess, after generation: Int) throws -> TollgateProcess.Status {
         try daemon.waitForGeneration(atLeast: generation + 1)

@@ -120,7 +120,7 @@ struct ConfigurationFileTests {
             [
                 Problem(line: 1, key: "workers", message: "must be from 1 to 64", value: "65"),
                 Problem(line: 2, key: "queueNum", message: "must be from 0 to 65535", value: "65536"),
-                Problem(line: 3, key: "pollIntervalMs", message: "must be from 10 to 3600000", value: "5"),
+                Problem(line: 3, key: "pollIntervalMs", message: "must be 0 (off) or from 10 to 3600000", value: "5"),
                 Problem(line: 4, key: "failureMode", message: "expected one of open, closed", value: "maybe"),
                 Problem(line: 5, key: "backend", message: "expected one of auto, iptables, nftables", value: "ebpf"),
                 Problem(line: 6, key: "logFormat", message: "expected one of text, json", value: "xml"),
