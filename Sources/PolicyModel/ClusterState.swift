@@ -1,11 +1,20 @@
+import NetworkTypes
+
 /// Everything the verdict engine compiles: namespaces, pods and policies, in a deterministic order.
 public struct ClusterState: Sendable {
     public private(set) var namespaces: [Namespace]
     public private(set) var pods: [Pod]
     public private(set) var networkPolicies: [NetworkPolicy]
+    /// Admin-tier policies in evaluation order (ascending priority, then name), then baseline policies by name.
+    public private(set) var adminPolicies: [AdminNetworkPolicy]
+    /// Nodes by name.
+    public private(set) var nodes: [ClusterNode]
     private var namespaceIndex: [String: Int]
 
-    public init(namespaces: [Namespace] = [], pods: [Pod] = [], networkPolicies: [NetworkPolicy] = []) {
+    public init(
+        namespaces: [Namespace] = [], pods: [Pod] = [], networkPolicies: [NetworkPolicy] = [],
+        adminPolicies: [AdminNetworkPolicy] = [], nodes: [ClusterNode] = []
+    ) {
         // Namespaces referenced by pods or policies exist even when no manifest declares them: the API server
         // would not hold those objects otherwise. They carry only the name label.
         var byName: [String: Namespace] = [:]
@@ -17,6 +26,8 @@ public struct ClusterState: Sendable {
         self.pods = pods.sorted { ($0.namespace, $0.name) < ($1.namespace, $1.name) }
         self.networkPolicies = networkPolicies.sorted { ($0.namespace, $0.name) < ($1.namespace, $1.name) }
         namespaceIndex = Dictionary(uniqueKeysWithValues: self.namespaces.enumerated().map { ($1.name, $0) })
+        self.adminPolicies = adminPolicies.sorted { ($0.tier, $0.priority, $0.name) < ($1.tier, $1.priority, $1.name) }
+        self.nodes = nodes.sorted { $0.name < $1.name }
     }
 
     /// Builds the state from loaded objects, of whatever kinds.
@@ -24,14 +35,19 @@ public struct ClusterState: Sendable {
         var namespaces: [Namespace] = []
         var pods: [Pod] = []
         var policies: [NetworkPolicy] = []
+        var adminPolicies: [AdminNetworkPolicy] = []
+        var nodes: [ClusterNode] = []
         for object in objects {
             switch object {
             case .namespace(let n): namespaces.append(n)
             case .pod(let p): pods.append(p)
             case .networkPolicy(let p): policies.append(p)
+            case .adminNetworkPolicy(let p): adminPolicies.append(p)
+            case .node(let n): nodes.append(n)
             }
         }
-        self.init(namespaces: namespaces, pods: pods, networkPolicies: policies)
+        self.init(
+            namespaces: namespaces, pods: pods, networkPolicies: policies, adminPolicies: adminPolicies, nodes: nodes)
     }
 
     public func namespace(named name: String) -> Namespace? {
@@ -48,5 +64,40 @@ public struct ClusterState: Sendable {
             if (pods[mid].namespace, pods[mid].name) < key { low = mid + 1 } else { high = mid }
         }
         return low < pods.count && pods[low].namespace == namespace && pods[low].name == name ? pods[low] : nil
+    }
+}
+
+extension ClusterState {
+    /// The addresses a `nodes` peer matches for each node: its `status.addresses`, plus the addresses of the
+    /// host-network pods scheduled on it (they use the node's network, and are matched as the node).
+    public func nodeAddresses() -> [[IPAddress]] {
+        var byName: [String: Int] = [:]
+        for (index, node) in nodes.enumerated() { byName[node.name] = index }
+        var result = nodes.map(\.addresses)
+        for pod in pods where pod.hostNetwork && pod.phase != .succeeded && pod.phase != .failed {
+            guard let nodeName = pod.nodeName, let index = byName[nodeName] else { continue }
+            for address in pod.ips where !result[index].contains(address) { result[index].append(address) }
+        }
+        return result
+    }
+
+    /// Admin-tier policies that share a priority, in evaluation order: the API leaves their relative order
+    /// undefined; Tollgate evaluates them by name. One line per tie, for `check` and the compile diagnostics.
+    public var priorityTies: [String] {
+        var result: [String] = []
+        let admin = adminPolicies.filter { $0.tier == .admin }
+        var index = 0
+        while index < admin.count {
+            var end = index + 1
+            while end < admin.count && admin[end].priority == admin[index].priority { end += 1 }
+            if end - index > 1 {
+                let names = admin[index..<end].map(\.name)
+                result.append(
+                    "AdminNetworkPolicies \(names.joined(separator: ", ")) share priority \(admin[index].priority); "
+                        + "the API leaves their order undefined, Tollgate evaluates them by name")
+            }
+            index = end
+        }
+        return result
     }
 }

@@ -20,15 +20,18 @@ extension ObjectDecoder {
         let namespaceField = string(metadata?["namespace"], prefix + "metadata.namespace")
 
         let expected: [String: String] = [
-            "Namespace": "v1", "Pod": "v1", "NetworkPolicy": "networking.k8s.io/v1",
+            "Namespace": "v1", "Pod": "v1", "NetworkPolicy": "networking.k8s.io/v1", "Node": "v1",
+            AdminPolicyKind.adminNetworkPolicy.rawValue: AdminPolicyKind.apiVersion,
+            AdminPolicyKind.baselineAdminNetworkPolicy.rawValue: AdminPolicyKind.apiVersion,
         ]
+        let clusterScoped = ["Namespace", "Node"].contains(kind) || AdminPolicyKind(rawValue: kind) != nil
         guard let wantedVersion = expected[kind] else {
             notes.append(
                 "\(file): document \(documentIndex ?? 0)\(path.isEmpty ? "" : " \(path)"): skipped \(kind)"
                     + (name.map { " \($0)" } ?? "") + " (not a kind Tollgate enforces)")
             return nil
         }
-        let namespace = kind == "Namespace" ? "" : (namespaceField ?? "default")
+        let namespace = clusterScoped ? "" : (namespaceField ?? "default")
         object = ObjectKey(kind: kind, namespace: namespace, name: name ?? "<unnamed>")
         if apiVersion != wantedVersion {
             fail(
@@ -42,7 +45,7 @@ extension ObjectDecoder {
         if let problem = kind == "Namespace" ? Validation.dnsLabelProblem(name) : Validation.dnsSubdomainProblem(name) {
             fail(prefix + "metadata.name", metadata?["name"], problem)
         }
-        if kind != "Namespace", let problem = Validation.dnsLabelProblem(namespace) {
+        if !clusterScoped, let problem = Validation.dnsLabelProblem(namespace) {
             fail(prefix + "metadata.namespace", metadata?["namespace"], problem)
         }
         let labels = labels(metadata?["labels"], prefix + "metadata.labels")
@@ -64,8 +67,14 @@ extension ObjectDecoder {
             result = .namespace(Namespace(name: name, labels: labels, enforcement: enforcement))
         case "Pod":
             result = decodePod(root, prefix: prefix, namespace: namespace, name: name, labels: labels)
+        case "Node":
+            result = decodeNode(root, prefix: prefix, name: name, labels: labels)
         default:
-            result = decodeNetworkPolicy(root, prefix: prefix, namespace: namespace, name: name)
+            if let adminKind = AdminPolicyKind(rawValue: kind) {
+                result = decodeAdminPolicy(root, prefix: prefix, kind: adminKind, name: name)
+            } else {
+                result = decodeNetworkPolicy(root, prefix: prefix, namespace: namespace, name: name)
+            }
         }
         return errors.count == startCount ? result : nil
     }

@@ -10,6 +10,8 @@ public struct CompileStatistics: Sendable, Hashable {
     /// Distinct (namespace, labels, named ports) combinations among endpoints.
     public let identities: Int
     public let networkPolicies: Int
+    /// AdminNetworkPolicies and BaselineAdminNetworkPolicies.
+    public let adminPolicies: Int
     public let rules: Int
     public let ipBlocks: Int
     public let addressClasses: Int

@@ -8,6 +8,12 @@ public struct ExplanationReport: Codable, Sendable, Hashable {
         public var isolated: Bool
         public var isolatingPolicies: [String]
         public var allowingRules: [String]
+        /// The tier that decided the direction (`Admin`, `NetworkPolicy`, `Baseline`); absent when none did.
+        public var tier: String?
+        /// The first matching AdminNetworkPolicy rule, with its action.
+        public var adminRule: String?
+        /// The first matching BaselineAdminNetworkPolicy rule, when the baseline was consulted.
+        public var baselineRule: String?
     }
 
     public var allowed: Bool
@@ -38,7 +44,17 @@ extension Explanation {
                 continue
             }
             let pod = "\(report.pod.namespace)/\(report.pod.name)"
-            if !report.isolated {
+            if let rule = report.adminRule {
+                switch rule.action {
+                case .allow: result.append("\(label): allowed by \(rule)")
+                case .deny: result.append("\(label): denied by \(rule)")
+                case .pass: result.append("\(label): passed by \(rule)")
+                }
+                if rule.action != .pass { continue }
+            }
+            if !report.isolated, let rule = report.baselineRule {
+                result.append("\(label): \(pod) is not isolated; \(rule.action == .allow ? "allowed" : "denied") by \(rule)")
+            } else if !report.isolated {
                 result.append("\(label): \(pod) is not isolated")
             } else if report.allowingRules.isEmpty {
                 let policies = report.isolatingPolicies.map { "\($0.namespace)/\($0.name)" }.joined(separator: ", ")
@@ -60,7 +76,9 @@ extension Explanation {
                     isolatingPolicies: $0.isolatingPolicies.map { "\($0.namespace)/\($0.name)" },
                     allowingRules: $0.allowingRules.map {
                         "\($0.policy.namespace)/\($0.policy.name) \($0.direction == .ingress ? "ingress" : "egress")[\($0.index)]"
-                    })
+                    },
+                    tier: $0.decidingTier?.rawValue, adminRule: $0.adminRule?.description,
+                    baselineRule: $0.baselineRule?.description)
             }
         }
         return ExplanationReport(

@@ -11,6 +11,41 @@ public struct DirectionReport: Sendable, Hashable {
     public let isolatingPolicies: [ObjectKey]
     /// Every rule that allows the connection, in policy order.
     public let allowingRules: [RuleOrigin]
+    /// The first AdminNetworkPolicy rule that matches (Allow or Deny decided the direction; Pass handed it on).
+    public let adminRule: RuleOrigin?
+    /// The first BaselineAdminNetworkPolicy rule that matches, when the baseline was consulted: no admin rule
+    /// decided and no NetworkPolicy isolates the pod in this direction.
+    public let baselineRule: RuleOrigin?
+
+    public init(
+        pod: ObjectKey, isolated: Bool, isolatingPolicies: [ObjectKey], allowingRules: [RuleOrigin],
+        adminRule: RuleOrigin? = nil, baselineRule: RuleOrigin? = nil
+    ) {
+        self.pod = pod
+        self.isolated = isolated
+        self.isolatingPolicies = isolatingPolicies
+        self.allowingRules = allowingRules
+        self.adminRule = adminRule
+        self.baselineRule = baselineRule
+    }
+
+    /// The tier that decided the direction; nil when none did (allowed by default).
+    public var decidingTier: PolicyTier? {
+        if let adminRule, adminRule.action != .pass { return .admin }
+        if isolated { return .networkPolicy }
+        if baselineRule != nil { return .baseline }
+        return nil
+    }
+
+    /// Whether the direction allows the connection.
+    public var allows: Bool {
+        switch decidingTier {
+        case .admin: return adminRule?.action == .allow
+        case .networkPolicy: return !allowingRules.isEmpty
+        case .baseline: return baselineRule?.action == .allow
+        case nil: return true
+        }
+    }
 }
 
 /// A verdict with its reasons, for people and tools.
@@ -44,8 +79,22 @@ public struct Explanation: Sendable {
                 result.append("\(label): not a pod, no \(label) policy applies")
                 continue
             }
+            let pod = "\(report.pod.namespace)/\(report.pod.name)"
+            if let rule = report.adminRule {
+                switch rule.action {
+                case .allow: result.append("\(label): admin tier: allowed by \(rule); NetworkPolicy not consulted")
+                case .deny: result.append("\(label): admin tier: denied by \(rule)")
+                case .pass: result.append("\(label): admin tier: passed by \(rule) to NetworkPolicy")
+                }
+                if rule.action != .pass { continue }
+            }
             if !report.isolated {
-                result.append("\(label): \(report.pod.namespace)/\(report.pod.name) is not isolated for \(label): allowed")
+                if let rule = report.baselineRule {
+                    result.append(
+                        "\(label): \(pod) is not isolated by NetworkPolicy; baseline tier: \(rule.action == .allow ? "allowed" : "denied") by \(rule)")
+                } else {
+                    result.append("\(label): \(pod) is not isolated for \(label): allowed")
+                }
                 continue
             }
             let policies = report.isolatingPolicies.map { "\($0.namespace)/\($0.name)" }.joined(separator: ", ")
@@ -79,6 +128,24 @@ extension CompiledSnapshot {
             }.map(\.key)
             let program =
                 direction == .ingress ? tables.explainIngress[Int(identity)] : tables.explainEgress[Int(identity)]
+            let tier = tables.explainTiers.count > 0 ? tables.explainTiers[Int(identity)] : nil
+            func firstMatch(_ offset: Int32?) -> RuleOrigin? {
+                guard let offset, offset >= 0 else { return nil }
+                var found: RuleOrigin?
+                tables.forEachMatch(
+                    tables.explainPrograms, at: Int(offset), peer: peer, destinationIdentity: destinationInfo.identity,
+                    transport: flow.transport.rawValue, port: flow.destinationPort
+                ) { word in
+                    found = ruleOrigins[Int(word & VerdictTables.ruleMask)]
+                    return false
+                }
+                return found
+            }
+            let adminRule = firstMatch(direction == .ingress ? tier?.adminIngress : tier?.adminEgress)
+            let adminDecided = adminRule.map { $0.action != .pass } ?? false
+            let baselineRule =
+                adminDecided || program >= 0
+                ? nil : firstMatch(direction == .ingress ? tier?.baselineIngress : tier?.baselineEgress)
             var allowing: [RuleOrigin] = []
             if program >= 0 {
                 tables.forEachMatch(
@@ -90,7 +157,9 @@ extension CompiledSnapshot {
                     return true
                 }
             }
-            return DirectionReport(pod: pod.key, isolated: program >= 0, isolatingPolicies: isolating, allowingRules: allowing)
+            return DirectionReport(
+                pod: pod.key, isolated: program >= 0, isolatingPolicies: isolating, allowingRules: allowing,
+                adminRule: adminRule, baselineRule: baselineRule)
         }
 
         return Explanation(

@@ -16,7 +16,8 @@ public enum PolicyCompiler {
         let statistics = CompileStatistics(
             namespaces: state.namespaces.count, pods: state.pods.count, endpoints: context.endpointCount,
             identities: context.identityNamespace.count, networkPolicies: state.networkPolicies.count,
-            rules: context.rules.count, ipBlocks: context.blockIDs.count, addressClasses: context.classCount,
+            adminPolicies: state.adminPolicies.count,
+            rules: context.rules.count, ipBlocks: context.blockCount, addressClasses: context.classCount,
             tableBytes: tables.byteCount, compileDuration: elapsed,
             phases: context.phases.map { CompilePhase(name: $0.name, duration: $0.duration) })
         return CompiledSnapshot(
@@ -25,18 +26,6 @@ public enum PolicyCompiler {
     }
 }
 
-/// Where a compiled rule came from: the policy, the direction, and the rule's index within that direction.
-public struct RuleOrigin: Hashable, Sendable {
-    public let policy: ObjectKey
-    public let direction: Direction
-    public let index: Int
-}
-
-/// A traffic direction relative to the pod a policy selects.
-public enum Direction: String, Hashable, Sendable {
-    case ingress = "Ingress"
-    case egress = "Egress"
-}
 
 /// What makes two pods the same to policy: namespace, labels and container ports (the targets of named ports).
 /// Hashing uses the hashes the pods computed when they were loaded.
@@ -109,6 +98,19 @@ struct CompileContext {
     var ingressIsolated: [Bool] = []
     var egressIsolated: [Bool] = []
 
+    // Admin and baseline tiers (empty when the state has no cluster-wide policies).
+    /// Per compiled rule: its action (`VerdictTables.RuleAction`), encoded in the rule's word of a program.
+    var ruleActions: [UInt32] = []
+    /// The rules of each cluster-wide policy per direction, and the identities grouped by the chunks that apply.
+    var tierChunks: [TierChunk] = []
+    var tierClasses: TierClasses?
+    /// `nodes` peers: the selector and the block ID (shared with ipBlocks) of each distinct selector.
+    var nodeBlockIDs: [LabelSelector: UInt32] = [:]
+    /// The number of block IDs: ipBlocks, networks and node selectors.
+    var blockCount: Int { blockIDs.count + nodeBlockIDs.count }
+    /// The identity set that matches nothing, for rules whose peers all resolve to nothing.
+    var emptySet: UInt32?
+
     init(state: ClusterState) { self.state = state }
 
     /// How long each phase took, in order.
@@ -124,6 +126,7 @@ struct CompileContext {
         buildIdentities()
         lap("identities", &phases)
         buildRules()
+        buildTierRules()
         lap("rules", &phases)
         let tables = assemble(lap: { lap($0, &$1) })
         lap("programs", &phases)
@@ -254,14 +257,7 @@ struct CompileContext {
         for peer in rule.peers {
             switch peer {
             case .ipBlock(let block):
-                let id: UInt32
-                if let existing = blockIDs[block] {
-                    id = existing
-                } else {
-                    id = UInt32(blockIDs.count)
-                    blockIDs[block] = id
-                }
-                peerRefs.append(id | VerdictTables.blockFlag)
+                peerRefs.append(blockID(block) | VerdictTables.blockFlag)
             case .selector(let pods, let namespaces):
                 peerRefs.append(peerSet(PeerKey(namespace: namespace, pods: pods, namespaces: namespaces)))
             }
@@ -279,11 +275,25 @@ struct CompileContext {
                 ports.append(CompiledPort(low: 0, high: 0, transport: transport, isNamed: 1, nameID: portNameID(name)))
             }
         }
+        return appendRule(peerStart: peerStart, portStart: portStart, policy: policy, index: index, action: 0)
+    }
+
+    /// Closes the rule whose peers start at `peerStart` and ports at `portStart`.
+    mutating func appendRule(peerStart: UInt32, portStart: UInt32, policy: UInt32, index: UInt32, action: UInt32) -> UInt32 {
         rules.append(
             CompiledRule(
                 peerStart: peerStart, peerCount: UInt32(peerRefs.count) - peerStart, portStart: portStart,
                 portCount: UInt32(ports.count) - portStart, policy: policy, index: index))
+        ruleActions.append(action)
         return UInt32(rules.count - 1)
+    }
+
+    /// The block ID of an ipBlock, shared by every rule that names it.
+    mutating func blockID(_ block: IPBlock) -> UInt32 {
+        if let existing = blockIDs[block] { return existing }
+        let id = UInt32(blockCount)
+        blockIDs[block] = id
+        return id
     }
 
     /// The identity set of a selector peer, shared by every rule with the same peer.
@@ -361,15 +371,22 @@ struct CompileContext {
     ) {
         let countIndex = code.count
         code.append(0)
+        // Short programs (NetworkPolicy's, usually) scan a list; long ones (many admin policies) use a set.
         var included: [UInt32] = []
+        var includedSet = Set<UInt32>()
+        let useSet = ruleIDs.count > 32
         var count: UInt32 = 0
         for ruleID in ruleIDs {
             if deduplicate {
                 let content = contentIDs[Int(ruleID)]
-                if included.contains(content) { continue }
-                included.append(content)
+                if useSet {
+                    if !includedSet.insert(content).inserted { continue }
+                } else {
+                    if included.contains(content) { continue }
+                    included.append(content)
+                }
             }
-            code.append(ruleID)
+            code.append(ruleID | ruleActions[Int(ruleID)] << VerdictTables.actionShift)
             code += bodies[Int(ruleID)]
             count += 1
         }
@@ -391,6 +408,16 @@ struct CompileContext {
             adds[block.cidr, default: []].append(id)
             for except in block.except where block.cidr.contains(except) {
                 removes[except, default: []].append(id)
+            }
+        }
+        if !nodeBlockIDs.isEmpty {
+            let addresses = state.nodeAddresses()
+            for (selector, id) in nodeBlockIDs {
+                for (index, node) in state.nodes.enumerated() where selector.matches(node.labels) {
+                    for address in addresses[index] where address.family == family {
+                        adds[IPPrefix(host: address), default: []].append(id)
+                    }
+                }
             }
         }
         let prefixes = Set(adds.keys).union(removes.keys).sorted()
@@ -482,7 +509,7 @@ struct CompileContext {
         for trie in classTries { trie.deallocate() }
         lap("addresses", &phases)
 
-        let classWords = max(1, (blockIDs.count + 63) / 64)
+        let classWords = max(1, (blockCount + 63) / 64)
         var classBits = [UInt64](repeating: 0, count: classList.count * classWords)
         for (id, blocks) in classList.enumerated() {
             for block in blocks {
@@ -525,6 +552,36 @@ struct CompileContext {
             explainEgress.append(egress.explain)
             namedPorts += identityNamedPorts[identity]
         }
+        var tierInfos: [TierInfo] = []
+        var explainTierInfos: [TierInfo] = []
+        if let tierClasses {
+            // Programs per class of identities with the same cluster-wide policies, built only for used classes.
+            var classInfo: [(hot: TierInfo, explain: TierInfo)?] = Array(repeating: nil, count: tierClasses.chunks.count)
+            tierInfos.reserveCapacity(identityNamespace.count)
+            explainTierInfos.reserveCapacity(identityNamespace.count)
+            for identity in identityNamespace.indices {
+                let tierClass = Int(tierClasses.classOf[identity])
+                if classInfo[tierClass] == nil {
+                    var lists: [[UInt32]] = [[], [], [], []]  // admin ingress, admin egress, baseline ingress, egress
+                    for chunk in tierClasses.chunks[tierClass] {
+                        let rules = tierChunks[Int(chunk)]
+                        lists[(rules.baseline ? 2 : 0) + (rules.ingress ? 0 : 1)] += rules.rules
+                    }
+                    let placed = lists.map { place($0, isolated: !$0.isEmpty) }
+                    classInfo[tierClass] = (
+                        hot: TierInfo(
+                            adminIngress: placed[0].hot, adminEgress: placed[1].hot, baselineIngress: placed[2].hot,
+                            baselineEgress: placed[3].hot),
+                        explain: TierInfo(
+                            adminIngress: placed[0].explain, adminEgress: placed[1].explain,
+                            baselineIngress: placed[2].explain, baselineEgress: placed[3].explain)
+                    )
+                }
+                guard let info = classInfo[tierClass] else { continue }
+                tierInfos.append(info.hot)
+                explainTierInfos.append(info.explain)
+            }
+        }
 
         return VerdictTables(
             ipv4: builders[0].build(), ipv6: builders[1].build(),
@@ -533,6 +590,7 @@ struct CompileContext {
             namedPorts: FixedArray(namedPorts), programs: FixedArray(programs),
             identitySets: FixedArray(identitySets), setWords: FixedArray(setWords),
             explainPrograms: FixedArray(explainPrograms), explainIngress: FixedArray(explainIngress),
-            explainEgress: FixedArray(explainEgress))
+            explainEgress: FixedArray(explainEgress), tiers: FixedArray(tierInfos),
+            explainTiers: FixedArray(explainTierInfos))
     }
 }

@@ -1,12 +1,15 @@
 import NetworkTypes
 import PolicyModel
 
-/// A deliberately plain transcription of the NetworkPolicy v1 semantics, used only as a test oracle for the
-/// compiled engine. It scans every policy for every question; it is slow on purpose, so that it stays obviously
-/// right.
+/// A deliberately plain transcription of the NetworkPolicy v1 semantics and of the tiers of the network-policy-api
+/// (AdminNetworkPolicy, NetworkPolicy, BaselineAdminNetworkPolicy, default allow), used only as a test oracle for
+/// the compiled engine. It scans every policy for every question; it is slow on purpose, so that it stays
+/// obviously right.
 public struct ReferenceEvaluator: Sendable {
     public let state: ClusterState
     private let podsByAddress: [IPAddress: Pod]
+    /// Per node (in `state.nodes` order), the addresses a `nodes` peer matches.
+    private let nodeAddresses: [[IPAddress]]
 
     public init(state: ClusterState) {
         self.state = state
@@ -16,6 +19,7 @@ public struct ReferenceEvaluator: Sendable {
             for address in pod.ips where owners[address] == nil { owners[address] = pod }
         }
         podsByAddress = owners
+        nodeAddresses = state.nodeAddresses()
     }
 
     /// Whether the connection is allowed.
@@ -31,9 +35,95 @@ public struct ReferenceEvaluator: Sendable {
         return true
     }
 
+    /// Whether the tiers allow the direction for `subject`:
+    /// 1. the AdminNetworkPolicies selecting it, by ascending priority (then name), rules in order: the first rule
+    ///    whose peer and port match decides with Allow or Deny; Pass skips the rest of the admin tier;
+    /// 2. then, if a NetworkPolicy isolates it in this direction, the NetworkPolicies decide;
+    /// 3. otherwise the BaselineAdminNetworkPolicy's first matching rule decides;
+    /// 4. otherwise the connection is allowed.
+    private func allows(
+        _ direction: Direction, subject: Pod, peerAddress: IPAddress, peer: Pod?, destinationPod: Pod?, flow: FlowKey
+    ) -> Bool {
+        let namespaceLabels = state.namespace(named: subject.namespace)?.labels ?? Labels()
+        let ingress = direction == .ingress
+        func ruleMatches(_ rule: AdminPolicyRule) -> Bool {
+            let ports = rule.ports ?? []
+            return rule.peers.contains { matches($0, address: peerAddress, pod: peer) }
+                && (ports.isEmpty || ports.contains { matches($0, flow: flow, destinationPod: destinationPod) })
+        }
+        // 1. The admin tier.
+        admin: for policy in state.adminPolicies
+        where policy.tier == .admin && policy.subject.selects(podLabels: subject.labels, namespaceLabels: namespaceLabels)
+        {
+            for rule in policy.rules(ingress) where ruleMatches(rule) {
+                switch rule.action {
+                case .allow: return true
+                case .deny: return false
+                case .pass: break admin
+                }
+            }
+        }
+        // 2. NetworkPolicy, when one isolates the pod in this direction.
+        if isolatedByNetworkPolicy(direction, subject: subject) {
+            return networkPoliciesAllow(
+                direction, subject: subject, peerAddress: peerAddress, peer: peer, destinationPod: destinationPod,
+                flow: flow)
+        }
+        // 3. The baseline tier (a Pass there, which the loader rejects, counts as Allow).
+        for policy in state.adminPolicies
+        where policy.tier == .baseline && policy.subject.selects(podLabels: subject.labels, namespaceLabels: namespaceLabels)
+        {
+            for rule in policy.rules(ingress) where ruleMatches(rule) { return rule.action != .deny }
+        }
+        // 4. The default.
+        return true
+    }
+
+    /// Whether some NetworkPolicy selecting `subject` lists `direction` in its policy types.
+    private func isolatedByNetworkPolicy(_ direction: Direction, subject: Pod) -> Bool {
+        let type: PolicyTypes = direction == .ingress ? .ingress : .egress
+        return state.networkPolicies.contains {
+            $0.namespace == subject.namespace && $0.podSelector.matches(subject.labels) && $0.policyTypes.contains(type)
+        }
+    }
+
+    private func matches(_ peer: AdminPolicyPeer, address: IPAddress, pod: Pod?) -> Bool {
+        switch peer {
+        case .namespaces(let selector):
+            guard let pod, let namespace = state.namespace(named: pod.namespace) else { return false }
+            return selector.matches(namespace.labels)
+        case .pods(let namespaces, let pods):
+            guard let pod, let namespace = state.namespace(named: pod.namespace) else { return false }
+            return namespaces.matches(namespace.labels) && pods.matches(pod.labels)
+        case .networks(let prefixes):
+            return prefixes.contains { $0.contains(address) }
+        case .nodes(let selector):
+            return state.nodes.indices.contains {
+                selector.matches(state.nodes[$0].labels) && nodeAddresses[$0].contains(address)
+            }
+        }
+    }
+
+    private func matches(_ port: AdminPolicyPort, flow: FlowKey, destinationPod: Pod?) -> Bool {
+        switch port {
+        case .number(let proto, let number):
+            return proto.ipProtocol == flow.transport && flow.destinationPort == number
+        case .range(let proto, let start, let end):
+            return proto.ipProtocol == flow.transport && flow.destinationPort >= start && flow.destinationPort <= end
+        case .named(let name):
+            // The destination pod's first container port of that name whose protocol is the connection's.
+            guard let destinationPod,
+                let target = destinationPod.containerPorts.first(where: {
+                    $0.name == name && $0.protocol.ipProtocol == flow.transport
+                })
+            else { return false }
+            return target.port == flow.destinationPort
+        }
+    }
+
     /// Whether the policies selecting `subject` allow the direction: allowed when no policy isolates it,
     /// otherwise when some rule of an isolating policy matches.
-    private func allows(
+    private func networkPoliciesAllow(
         _ direction: Direction, subject: Pod, peerAddress: IPAddress, peer: Pod?, destinationPod: Pod?, flow: FlowKey
     ) -> Bool {
         var isolated = false

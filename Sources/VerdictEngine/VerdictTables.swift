@@ -56,6 +56,14 @@ struct SlotInfo: BitwiseCopyable {
     var blockClass: UInt32
 }
 
+/// Per identity: the offsets of its admin-tier and baseline programs per direction (-1: no such rule applies).
+struct TierInfo: BitwiseCopyable {
+    var adminIngress: Int32
+    var adminEgress: Int32
+    var baselineIngress: Int32
+    var baselineEgress: Int32
+}
+
 /// Per identity: its namespace, the offsets of its rule programs (-1: not isolated in that direction), and its
 /// named container ports.
 struct IdentityInfo: BitwiseCopyable {
@@ -77,13 +85,19 @@ struct IdentityInfo: BitwiseCopyable {
 /// so a verdict reads them sequentially instead of chasing indices:
 ///
 ///     count                                   rules in the program
-///     per rule: ruleID                        the compiled rule (for reasons and metrics)
+///     per rule: ruleID | action << 30         the compiled rule (for reasons and metrics), and its action:
+///                                             0 allow (every NetworkPolicy rule), 1 deny, 2 pass
 ///               portCount | peerCount << 16
 ///               per port: low | high << 16, transport | isNamed << 8 | nameID << 9
 ///               per peer: reference           an identity set, or an ipBlock with the top bit set
 ///
 /// Identities selected by the same policies share one program; rules with identical ports and peers appear once
 /// (the first, in policy order). `explainPrograms` keeps every rule, for `explain`.
+///
+/// Cluster-wide policies add, per identity and direction, an admin program (the rules of every AdminNetworkPolicy
+/// selecting it, by priority then name, each in written order) and a baseline program, in the same encoding; the
+/// first matching rule's action decides. `tiers` is empty when the snapshot has no cluster-wide policy, and the
+/// verdict then takes the NetworkPolicy-only path after one check.
 public struct VerdictTables: @unchecked Sendable {
     // Sendable: immutable after compilation; the owner frees it only after every reader is done.
     let ipv4: PrefixTrie
@@ -101,6 +115,10 @@ public struct VerdictTables: @unchecked Sendable {
     let explainPrograms: FixedArray<UInt32>
     let explainIngress: FixedArray<Int32>
     let explainEgress: FixedArray<Int32>
+    /// Per identity, its admin and baseline programs in `programs`; empty without cluster-wide policies.
+    let tiers: FixedArray<TierInfo>
+    /// Per identity, its admin and baseline programs in `explainPrograms`.
+    let explainTiers: FixedArray<TierInfo>
 
     static let blockFlag: UInt32 = 0x8000_0000
 
@@ -116,6 +134,7 @@ public struct VerdictTables: @unchecked Sendable {
     /// Decides a connection: the source pod's egress (if it is a pod) and the destination pod's ingress (if it
     /// is a pod) must both allow it. Allocation-free, lock-free, and free of reference counting.
     public func evaluate(_ flow: FlowKey) -> Verdict {
+        if tiers.count != 0 { return evaluateTiers(flow) }
         let source = slot(of: flow.source)
         let destination = slot(of: flow.destination)
         let sourceInfo = slots[source]
@@ -273,7 +292,8 @@ public struct VerdictTables: @unchecked Sendable {
     var byteCount: Int {
         ipv4.byteCount + ipv6.byteCount + slots.byteCount + classBits.byteCount + identities.byteCount
             + namedPorts.byteCount + programs.byteCount + identitySets.byteCount + setWords.byteCount
-            + explainPrograms.byteCount + explainIngress.byteCount + explainEgress.byteCount
+            + explainPrograms.byteCount + explainIngress.byteCount + explainEgress.byteCount + tiers.byteCount
+            + explainTiers.byteCount
     }
 
     func deallocate() {
@@ -289,5 +309,7 @@ public struct VerdictTables: @unchecked Sendable {
         explainPrograms.deallocate()
         explainIngress.deallocate()
         explainEgress.deallocate()
+        tiers.deallocate()
+        explainTiers.deallocate()
     }
 }

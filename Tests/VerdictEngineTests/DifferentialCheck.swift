@@ -54,21 +54,23 @@ struct DifferentialCheck {
             if actual != expectation {
                 problems.append("explain reported \(describe(actual)), expected \(describe(expectation))")
             }
-            // Per isolated direction: at least one allowing rule when allowed, none when that direction denied.
+            // Per direction NetworkPolicy decided: at least one allowing rule when allowed, none when it denied.
             if verdict.isAllowed {
-                for report in [explanation.egress, explanation.ingress].compactMap({ $0 }) where report.isolated {
+                for report in [explanation.egress, explanation.ingress].compactMap({ $0 })
+                where report.decidingTier == .networkPolicy {
                     if report.allowingRules.isEmpty { problems.append("allowed, but \(report.pod) lists no allowing rule") }
                 }
-            } else {
+            } else if verdict.reason == .deniedByEgress || verdict.reason == .deniedByIngress {
                 let denied = verdict.reason == .deniedByEgress ? explanation.egress : explanation.ingress
                 if let denied, !denied.allowingRules.isEmpty {
                     problems.append("denied, but \(denied.pod) lists allowing rules \(denied.allowingRules)")
                 }
             }
         }
-        // The rules a verdict names are the first allowing rule of each isolated direction.
-        let egressFirst = expectation.reason == .deniedByEgress ? nil : expectation.egress?.allowingRules.first
-        let ingressFirst = expectation.reason.isAllowed ? expectation.ingress?.allowingRules.first : nil
+        // The rules a verdict names: per direction decided, the admin or baseline rule that decided it or the first
+        // NetworkPolicy rule that allowed it; the ingress direction is not decided after an egress denial.
+        let egressFirst = DifferentialOracle.decidingRule(expectation.egress)
+        let ingressFirst = expectation.reason.isEgressDenial ? nil : DifferentialOracle.decidingRule(expectation.ingress)
         if snapshot.origin(ofRule: verdict.egressRule) != egressFirst || (egressFirst == nil) != (verdict.egressRule == -1) {
             problems.append("egressRule \(verdict.egressRule) names \(String(describing: snapshot.origin(ofRule: verdict.egressRule))), expected \(String(describing: egressFirst))")
         }
@@ -98,6 +100,7 @@ struct DifferentialCheck {
             guard let report else { return "-" }
             let rules = report.allowingRules.map { "\($0.policy.name).\($0.direction.rawValue.lowercased())[\($0.index)]" }
             return "\(report.pod) isolated=\(report.isolated) by \(report.isolatingPolicies.map(\.name)) allowing \(rules)"
+                + " admin=\(report.adminRule?.description ?? "-") baseline=\(report.baselineRule?.description ?? "-")"
         }
         return "{\(value.reason); egress: \(direction(value.egress)); ingress: \(direction(value.ingress))}"
     }
@@ -131,6 +134,16 @@ struct DifferentialCheck {
                 for (index, rule) in rules.enumerated() {
                     lines.append(
                         "    \(name)[\(index)] peers=\(rule.peers.map(\.description)) ports=\(rule.ports.map(\.description))")
+                }
+            }
+        }
+        for node in state.nodes { lines.append("  node \(node.name) {\(node.labels)} addresses=\(node.addresses)") }
+        for policy in state.adminPolicies {
+            lines.append("  \(policy.kind.rawValue) \(policy.name) priority=\(policy.priority) subject=\(policy.subject)")
+            for (name, rules) in [("ingress", policy.ingress), ("egress", policy.egress)] {
+                for (index, rule) in rules.enumerated() {
+                    lines.append(
+                        "    \(name)[\(index)] \(rule.action.rawValue) peers=\(rule.peers.map(\.description)) ports=\(rule.ports.map { $0.map(\.description) } ?? ["*"])")
                 }
             }
         }

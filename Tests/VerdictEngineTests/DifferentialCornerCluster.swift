@@ -46,7 +46,15 @@ struct CornerCaseCluster: Sendable {
     static let portNames = ["http", "dns", "metrics", "s", "absent"]
     static let portNumbers: [UInt16] = [1, 22, 53, 80, 81, 443, 5353, 7000, 8080, 9090, 65535]
 
-    init(seed: UInt64, queries queryCount: Int) {
+    /// Node addresses: their own, and one that a pod also claims.
+    static let nodeAddresses: [IPAddress] = ["10.0.3.1", "10.0.3.2", "fd00:0:0:3::1", "fd00:0:0:3::2", "10.0.0.6"]
+        .map { IPAddress($0)! }
+    /// Admin priorities from a small pool, so that ties happen.
+    static let priorities = [0, 1, 1, 5, 1000]
+
+    /// With `tiers`, the cluster also gets nodes, AdminNetworkPolicies and often a BaselineAdminNetworkPolicy
+    /// (drawn after everything else, so the NetworkPolicy-only clusters of a seed stay the same).
+    init(seed: UInt64, queries queryCount: Int, tiers: Bool = false) {
         self.seed = seed
         var draw = CornerCaseDraw(random: SeededGenerator(seed: seed))
         var namespaces: [Namespace] = []
@@ -61,7 +69,16 @@ struct CornerCaseCluster: Sendable {
         for index in 0..<draw.int(0...6) {
             policies.append(draw.policy(name: "np\(index)"))
         }
-        state = ClusterState(namespaces: namespaces, pods: pods, networkPolicies: policies)
+        var nodes: [ClusterNode] = []
+        var adminPolicies: [AdminNetworkPolicy] = []
+        if tiers {
+            // Pods run on "node", so host-network pods take its addresses.
+            for index in 0..<draw.int(0...3) { nodes.append(draw.node(name: index == 0 ? "node" : "node\(index)")) }
+            for index in 0..<draw.int(0...4) { adminPolicies.append(draw.adminPolicy(name: "anp\(index)", baseline: false)) }
+            if draw.chance(60) { adminPolicies.append(draw.adminPolicy(name: "default", baseline: true)) }
+        }
+        state = ClusterState(
+            namespaces: namespaces, pods: pods, networkPolicies: policies, adminPolicies: adminPolicies, nodes: nodes)
         queries = draw.queries(queryCount, state: state)
     }
 }
@@ -217,6 +234,75 @@ private struct CornerCaseDraw {
             policyTypes: types, ingress: ingress, egress: egress)
     }
 
+    mutating func node(name: String) -> ClusterNode {
+        var addresses: [IPAddress] = []
+        for _ in 0..<int(0...2) { addresses.append(pick(CornerCaseCluster.nodeAddresses)) }
+        return ClusterNode(name: name, labels: labels(), addresses: addresses)
+    }
+
+    mutating func adminPolicy(name: String, baseline: Bool) -> AdminNetworkPolicy {
+        // The baseline applies only where no NetworkPolicy isolates: give it a wide subject often.
+        let subject: AdminPolicySubject =
+            baseline && chance(50)
+            ? .namespaces(.everything)
+            : chance(50)
+            ? .namespaces(selector(namespaceNames: true))
+            : .pods(namespaces: selector(namespaceNames: true), pods: selector())
+        var ingress: [AdminPolicyRule] = []
+        var egress: [AdminPolicyRule] = []
+        for index in 0..<int(0...3) { ingress.append(adminRule(name: "in\(index)", ingress: true, baseline: baseline)) }
+        for index in 0..<int(0...3) { egress.append(adminRule(name: "out\(index)", ingress: false, baseline: baseline)) }
+        return AdminNetworkPolicy(
+            kind: baseline ? .baselineAdminNetworkPolicy : .adminNetworkPolicy, name: name,
+            priority: baseline ? 0 : pick(CornerCaseCluster.priorities), subject: subject, ingress: ingress,
+            egress: egress)
+    }
+
+    /// A rule the loader accepts: 1 to 3 peers (nodes and networks for egress only), ports or none, and no named
+    /// port beside a nodes or networks peer.
+    mutating func adminRule(name: String, ingress: Bool, baseline: Bool) -> AdminPolicyRule {
+        let action: AdminPolicyAction = baseline ? pick([.allow, .deny]) : pick([.allow, .deny, .pass])
+        var peers: [AdminPolicyPeer] = []
+        for _ in 0..<int(1...3) {
+            let roll = int(0...(ingress ? 59 : 99))
+            if roll < 30 {
+                peers.append(.namespaces(selector(namespaceNames: true)))
+            } else if roll < 60 {
+                peers.append(.pods(namespaces: selector(namespaceNames: true), pods: selector()))
+            } else if roll < 75 {
+                peers.append(.nodes(selector()))
+            } else {
+                var prefixes: [IPPrefix] = []
+                for _ in 0..<int(1...2) { prefixes.append(ipBlock().cidr) }
+                peers.append(.networks(prefixes))
+            }
+        }
+        let addressPeers = peers.contains {
+            switch $0 {
+            case .nodes, .networks: return true
+            default: return false
+            }
+        }
+        var ports: [AdminPolicyPort]?
+        if chance(55) {
+            var list: [AdminPolicyPort] = []
+            for _ in 0..<int(1...3) {
+                let transport: TransportProtocol = chance(50) ? .tcp : pick([.udp, .sctp])
+                let roll = int(0...99)
+                if roll < 45 {
+                    list.append(.number(transport, pick(CornerCaseCluster.portNumbers)))
+                } else if roll < 75 || addressPeers {
+                    let start = pick(CornerCaseCluster.portNumbers.dropLast())
+                    list.append(.range(transport, start, UInt16(min(65535, Int(start) + int(1...60)))))
+                } else {
+                    list.append(.named(pick(CornerCaseCluster.portNames)))
+                }
+            }
+            ports = list
+        }
+        return AdminPolicyRule(name: name, action: action, peers: peers, ports: ports)
+    }
+
     /// Every address a query may use, per family: pod addresses (of all pods, endpoints or not), addresses outside
     /// every pod, and the first and last address of every block CIDR and exception and their neighbours.
     func addressUniverse(_ state: ClusterState) -> [AddressFamily: [IPAddress]] {
@@ -241,6 +327,24 @@ private struct CornerCaseDraw {
                 }
             }
         }
+        if !state.nodes.isEmpty || !state.adminPolicies.isEmpty {
+            for address in CornerCaseCluster.nodeAddresses { result[address.family, default: []].insert(address) }
+        }
+        for policy in state.adminPolicies {
+            for rule in policy.egress {
+                for case .networks(let prefixes) in rule.peers {
+                    for prefix in prefixes {
+                        let family = prefix.family
+                        let all: UInt128 = family == .ipv4 ? UInt128(UInt32.max) : ~0
+                        let first = prefix.address.bits
+                        let last = first | (~IPPrefix.mask(length: prefix.length, family: family) & all)
+                        for bits in [first, last, (first &- 1) & all, (last &+ 1) & all] {
+                            result[family, default: []].insert(IPAddress(family: family, bits: bits))
+                        }
+                    }
+                }
+            }
+        }
         return result.mapValues { $0.sorted() }
     }
 
@@ -254,6 +358,21 @@ private struct CornerCaseDraw {
                     guard case .number(let start) = port.port else { continue }
                     let end = port.endPort ?? start
                     for candidate in [Int(start) - 1, Int(start), Int(end), Int(end) + 1] where (1...65535).contains(candidate) {
+                        ports.insert(UInt16(candidate))
+                    }
+                }
+            }
+        }
+        for policy in state.adminPolicies {
+            for rule in policy.ingress + policy.egress {
+                for port in rule.ports ?? [] {
+                    let bounds: [UInt16]
+                    switch port {
+                    case .number(_, let number): bounds = [number, number]
+                    case .range(_, let start, let end): bounds = [start, end]
+                    case .named: bounds = []
+                    }
+                    for candidate in bounds.flatMap({ [Int($0) - 1, Int($0), Int($0) + 1] }) where (1...65535).contains(candidate) {
                         ports.insert(UInt16(candidate))
                     }
                 }

@@ -11,6 +11,13 @@ import PolicyModel
 /// - A pod is isolated for a direction when a policy of its namespace selects it and lists that direction in
 ///   `policyTypes`; only such policies' rules of that direction count.
 /// - A rule allows when some peer matches (or it has none) and some port matches (or it has none).
+///
+/// With cluster-wide policies (network-policy-api v1alpha1), per direction: the first matching rule of the
+/// AdminNetworkPolicies selecting the pod (by priority, then name; rules in order) decides with Allow or Deny, and
+/// Pass skips the rest of the admin tier; then NetworkPolicy decides if it isolates the pod; otherwise the first
+/// matching BaselineAdminNetworkPolicy rule; otherwise the default, allowed. A denial names the first direction
+/// (egress, then ingress) and its tier; an allowance names the strongest deciding tier of either direction:
+/// admin, NetworkPolicy, baseline, an admin Pass, none.
 struct DifferentialOracle {
     let state: ClusterState
     private var owners: [IPAddress: Int] = [:]
@@ -37,12 +44,16 @@ struct DifferentialOracle {
             report(.ingress, subject: $0, peerAddress: flow.source, peer: source, destination: destination, flow: flow)
         }
         let reason: VerdictReason
-        if let egress, egress.isolated, egress.allowingRules.isEmpty {
-            reason = .deniedByEgress
-        } else if let ingress, ingress.isolated, ingress.allowingRules.isEmpty {
-            reason = .deniedByIngress
-        } else if egress?.isolated == true || ingress?.isolated == true {
-            reason = .allowedByPolicy
+        let egressOutcome = egress.map(Self.outcome) ?? .allowed(rank: 0)
+        let ingressOutcome = ingress.map(Self.outcome) ?? .allowed(rank: 0)
+        if case .denied(let tier) = egressOutcome {
+            reason = tier == .admin ? .deniedByAdminEgress : tier == .baseline ? .deniedByBaselineEgress : .deniedByEgress
+        } else if case .denied(let tier) = ingressOutcome {
+            reason =
+                tier == .admin ? .deniedByAdminIngress : tier == .baseline ? .deniedByBaselineIngress : .deniedByIngress
+        } else if case .allowed(let egressRank) = egressOutcome, case .allowed(let ingressRank) = ingressOutcome {
+            let reasons: [VerdictReason] = [.notIsolated, .passedByAdmin, .allowedByBaseline, .allowedByPolicy, .allowedByAdmin]
+            reason = reasons[max(egressRank, ingressRank)]
         } else {
             reason = .notIsolated
         }
@@ -67,8 +78,101 @@ struct DifferentialOracle {
                 if peerOK && portOK { allowing.append(RuleOrigin(policy: policy.key, direction: direction, index: index)) }
             }
         }
+        let namespaceLabels = state.namespaces.first { $0.name == subject.namespace }?.labels ?? Labels()
+        func selects(_ policy: AdminNetworkPolicy) -> Bool {
+            switch policy.subject {
+            case .namespaces(let selector): return selector.matches(namespaceLabels)
+            case .pods(let namespaces, let pods): return namespaces.matches(namespaceLabels) && pods.matches(subject.labels)
+            }
+        }
+        func firstMatch(_ policies: [AdminNetworkPolicy], tier: PolicyTier) -> RuleOrigin? {
+            for policy in policies where selects(policy) {
+                for (index, rule) in (direction == .ingress ? policy.ingress : policy.egress).enumerated() {
+                    let peerOK = rule.peers.contains { adminPeerMatches($0, address: peerAddress, pod: peer) }
+                    let portOK =
+                        (rule.ports ?? []).isEmpty
+                        || (rule.ports ?? []).contains { adminPortMatches($0, flow: flow, destination: destination) }
+                    if peerOK && portOK {
+                        return RuleOrigin(
+                            policy: policy.key, direction: direction, index: index, tier: tier, action: rule.action,
+                            name: rule.name)
+                    }
+                }
+            }
+            return nil
+        }
+        let admin = state.adminPolicies.filter { $0.kind == .adminNetworkPolicy }
+            .sorted { ($0.priority, $0.name) < ($1.priority, $1.name) }
+        let adminRule = firstMatch(admin, tier: .admin)
+        let adminDecided = adminRule != nil && adminRule?.action != .pass
+        let baseline = state.adminPolicies.filter { $0.kind == .baselineAdminNetworkPolicy }.sorted { $0.name < $1.name }
+        let baselineRule = adminDecided || !isolating.isEmpty ? nil : firstMatch(baseline, tier: .baseline)
         return DirectionReport(
-            pod: subject.key, isolated: !isolating.isEmpty, isolatingPolicies: isolating, allowingRules: allowing)
+            pod: subject.key, isolated: !isolating.isEmpty, isolatingPolicies: isolating, allowingRules: allowing,
+            adminRule: adminRule, baselineRule: baselineRule)
+    }
+
+    /// How the tiers decided one direction.
+    enum Outcome {
+        case denied(PolicyTier)
+        /// 0 no tier, 1 admin Pass then no tier, 2 baseline, 3 NetworkPolicy, 4 admin.
+        case allowed(rank: Int)
+    }
+
+    static func outcome(_ report: DirectionReport) -> Outcome {
+        if let rule = report.adminRule, rule.action == .allow { return .allowed(rank: 4) }
+        if let rule = report.adminRule, rule.action == .deny { return .denied(.admin) }
+        if report.isolated { return report.allowingRules.isEmpty ? .denied(.networkPolicy) : .allowed(rank: 3) }
+        if let rule = report.baselineRule { return rule.action == .deny ? .denied(.baseline) : .allowed(rank: 2) }
+        return .allowed(rank: report.adminRule == nil ? 0 : 1)
+    }
+
+    /// The rule the verdict names for a direction: the deciding admin rule, the first allowing NetworkPolicy rule,
+    /// or the deciding baseline rule.
+    static func decidingRule(_ report: DirectionReport?) -> RuleOrigin? {
+        guard let report else { return nil }
+        if let rule = report.adminRule, rule.action != .pass { return rule }
+        if report.isolated { return report.allowingRules.first }
+        return report.baselineRule
+    }
+
+    private func adminPeerMatches(_ peer: AdminPolicyPeer, address: IPAddress, pod: Pod?) -> Bool {
+        func namespaceLabels(_ pod: Pod) -> Labels {
+            state.namespaces.first { $0.name == pod.namespace }?.labels ?? Labels()
+        }
+        switch peer {
+        case .namespaces(let selector):
+            guard let pod else { return false }
+            return selector.matches(namespaceLabels(pod))
+        case .pods(let namespaces, let pods):
+            guard let pod else { return false }
+            return namespaces.matches(namespaceLabels(pod)) && pods.matches(pod.labels)
+        case .networks(let prefixes):
+            return prefixes.contains { $0.contains(address) }
+        case .nodes(let selector):
+            // A node's addresses, and those of the host-network pods (not finished) that run on it.
+            for node in state.nodes where selector.matches(node.labels) {
+                if node.addresses.contains(address) { return true }
+                let hostPods = state.pods.filter {
+                    $0.hostNetwork && $0.nodeName == node.name && $0.phase != .succeeded && $0.phase != .failed
+                }
+                if hostPods.contains(where: { $0.ips.contains(address) }) { return true }
+            }
+            return false
+        }
+    }
+
+    private func adminPortMatches(_ port: AdminPolicyPort, flow: FlowKey, destination: Pod?) -> Bool {
+        switch port {
+        case .number(let proto, let number):
+            return flow.transport == proto.ipProtocol && flow.destinationPort == number
+        case .range(let proto, let start, let end):
+            return flow.transport == proto.ipProtocol && (start...end).contains(flow.destinationPort)
+        case .named(let name):
+            // The destination's container port of that name and of the connection's protocol.
+            let target = destination?.containerPorts.first { $0.name == name && $0.protocol.ipProtocol == flow.transport }
+            return target?.port == flow.destinationPort
+        }
     }
 
     private func peerMatches(_ peer: NetworkPolicyPeer, policy: NetworkPolicy, address: IPAddress, pod: Pod?) -> Bool {

@@ -4,7 +4,9 @@ import PolicyModel
 /// Generates clusters that look like real ones: namespaces owned by teams, deployments whose replicas share
 /// labels and named ports, dual-stack addresses, and policies mixing every NetworkPolicy feature (default deny,
 /// pod and namespace selectors alone and together, matchExpressions, named ports, port ranges, ipBlock with
-/// except, egress to DNS and to the internet).
+/// except, egress to DNS and to the internet). With `adminPolicies`, it adds a mixed workload of cluster-wide
+/// policies (`SyntheticAdminPolicies`): AdminNetworkPolicies of every action and peer kind, one
+/// BaselineAdminNetworkPolicy, and a Node per 250 pods.
 public struct SyntheticCluster: Sendable {
     public let state: ClusterState
     /// Connections to ask about: pod to pod, outside to pod, pod to outside; TCP, UDP, SCTP and ICMP.
@@ -13,7 +15,10 @@ public struct SyntheticCluster: Sendable {
     public static let tiers = ["web", "api", "db", "cache", "worker"]
     public static let teams = (0..<10).map { "team-\($0)" }
 
-    public init(pods podCount: Int, policies policyCount: Int, queries queryCount: Int = 1 << 16, seed: UInt64) {
+    public init(
+        pods podCount: Int, policies policyCount: Int, adminPolicies adminCount: Int = 0, queries queryCount: Int = 1 << 16,
+        seed: UInt64
+    ) {
         var random = SeededGenerator(seed: seed)
         let namespaceCount = max(3, podCount / 1000)
         var namespaces: [Namespace] = []
@@ -179,7 +184,11 @@ public struct SyntheticCluster: Sendable {
                         ]))
             }
         }
-        state = ClusterState(namespaces: namespaces, pods: pods, networkPolicies: policies)
+        // Cluster-wide policies come from their own generator, so that the rest of the cluster and the queries of
+        // a seed are the same with and without them.
+        let admin = SyntheticAdminPolicies(count: adminCount, nodes: (podCount + 249) / 250, seed: seed)
+        state = ClusterState(
+            namespaces: namespaces, pods: pods, networkPolicies: policies, adminPolicies: admin.policies, nodes: admin.nodes)
 
         // Queries.
         let outside: [IPAddress] = [

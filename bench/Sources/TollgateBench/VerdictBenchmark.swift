@@ -7,6 +7,8 @@ import VerdictEngine
 public struct VerdictBenchmarkResult: Codable, Sendable {
     public var pods: Int
     public var policies: Int
+    /// AdminNetworkPolicies in the mixed workload (plus the BaselineAdminNetworkPolicy when nonzero).
+    public var admin_policies: Int
     public var identities: Int
     public var rules: Int
     public var threads: Int
@@ -37,18 +39,23 @@ public struct VerdictBenchmark: Sendable {
     public var threads: Int
     public var seed: UInt64
     public var compileRuns: Int = 5
+    /// AdminNetworkPolicies of the mixed workload (`SyntheticAdminPolicies`); 0 measures NetworkPolicy alone.
+    public var adminPolicies: Int
 
-    public init(pods: Int, policies: Int, seconds: Double, threads: Int, seed: UInt64) {
+    public init(
+        pods: Int, policies: Int, adminPolicies: Int = 0, seconds: Double, threads: Int, seed: UInt64
+    ) {
         self.pods = pods
         self.policies = policies
+        self.adminPolicies = max(0, adminPolicies)
         self.seconds = seconds
         self.threads = threads
         self.seed = seed
     }
 
     public func run(progress: (String) -> Void = { _ in }) -> VerdictBenchmarkResult {
-        progress("generating \(pods) pods and \(policies) policies (seed \(seed))")
-        let cluster = SyntheticCluster(pods: pods, policies: policies, seed: seed)
+        progress("generating \(pods) pods, \(policies) policies and \(adminPolicies) admin policies (seed \(seed))")
+        let cluster = SyntheticCluster(pods: pods, policies: policies, adminPolicies: adminPolicies, seed: seed)
         var compileTimes: [Double] = []
         var snapshot = PolicyCompiler.compile(cluster.state)
         for run in 0..<compileRuns {
@@ -61,6 +68,11 @@ public struct VerdictBenchmark: Sendable {
                 + "\(snapshot.statistics.tableBytes) bytes, best \(format(compileTimes[0])) ms")
 
         let queries = cluster.queries
+        // Warm-up: one pass over every query, so the first measurement does not pay for first touches of the
+        // tables (page faults, TLB, caches) that the second would not.
+        var warm = 0
+        for query in queries where snapshot.tables.evaluate(query).isAllowed { warm &+= 1 }
+        progress("warmed up (\(warm) of \(queries.count) queries allowed)")
         progress("measuring 1 thread for \(format(seconds)) s")
         let single = measure(snapshot.tables, queries: queries, threads: 1)
         progress("measuring \(threads) threads for \(format(seconds)) s")
@@ -85,7 +97,7 @@ public struct VerdictBenchmark: Sendable {
         let referenceRate = Double(checked) / referenceSeconds
 
         return VerdictBenchmarkResult(
-            pods: pods, policies: policies, identities: snapshot.statistics.identities, rules: snapshot.statistics.rules,
+            pods: pods, policies: policies, admin_policies: adminPolicies, identities: snapshot.statistics.identities, rules: snapshot.statistics.rules,
             threads: threads, seconds: seconds, seed: seed, compile_ms: compileTimes[0],
             compile_ms_median: compileTimes[compileTimes.count / 2], table_bytes: snapshot.statistics.tableBytes,
             bytes_per_pod: Double(snapshot.statistics.tableBytes) / Double(max(1, pods)),
