@@ -53,11 +53,11 @@ struct DenialLog {
             if let pod = snapshot?.pod(owning: address) { return "\(pod.namespace)/\(pod.name)" }
             return address.description
         }
-        let direction = event.reason == .deniedByEgress ? "egress" : "ingress"
+        let direction = event.reason.isEgressDenial ? "egress" : "ingress"
         var policies: [String] = []
         if let snapshot {
             let explanation = snapshot.explain(event.flow)
-            let report = event.reason == .deniedByEgress ? explanation.egress : explanation.ingress
+            let report = event.reason.isEgressDenial ? explanation.egress : explanation.ingress
             policies = report?.isolatingPolicies.map { "\($0.namespace)/\($0.name)" } ?? []
         }
         var metadata: Logger.Metadata = [

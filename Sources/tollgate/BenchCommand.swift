@@ -26,6 +26,9 @@ struct VerdictsBenchCommand: ParsableCommand {
     @Option(help: "Network policies in the synthetic cluster.")
     var policies = 10_000
 
+    @Option(name: .customLong("admin-policies"), help: "AdminNetworkPolicies (plus a baseline) for the mixed workload.")
+    var adminPolicies = 0
+
     @Option(help: "Seconds per measurement.")
     var seconds = 3.0
 
@@ -39,13 +42,14 @@ struct VerdictsBenchCommand: ParsableCommand {
     var output: OutputFormat = .text
 
     func validate() throws {
-        guard pods > 0, policies >= 0, seconds > 0, threads > 0 else {
+        guard pods > 0, policies >= 0, adminPolicies >= 0, seconds > 0, threads > 0 else {
             throw ValidationError("--pods, --seconds and --threads must be positive; --policies must not be negative")
         }
     }
 
     func run() throws {
-        let benchmark = VerdictBenchmark(pods: pods, policies: policies, seconds: seconds, threads: threads, seed: seed)
+        let benchmark = VerdictBenchmark(
+            pods: pods, policies: policies, adminPolicies: adminPolicies, seconds: seconds, threads: threads, seed: seed)
         let result = benchmark.run { message in
             if output == .text { print(message) } else { printError(message) }
         }

@@ -19,10 +19,17 @@ struct CheckCommand: ParsableCommand {
         let state = ClusterState(objects: result.objects)
         for error in result.errors { printError("error: \(error)") }
         for note in result.notes { print("note: \(note)") }
+        for tie in state.priorityTies { print("warning: \(tie)") }
         let skipped = result.notes.count
+        let admin = state.adminPolicies.filter { $0.tier == .admin }.count
+        let baseline = state.adminPolicies.count - admin
+        var counts = "\(state.namespaces.count) namespaces, \(state.pods.count) pods, "
+            + "\(state.networkPolicies.count) network policies"
+        if admin > 0 { counts += ", \(admin) admin network policies" }
+        if baseline > 0 { counts += ", \(baseline) baseline admin network policies" }
+        if !state.nodes.isEmpty { counts += ", \(state.nodes.count) nodes" }
         print(
-            "\(result.files.count) files: \(state.namespaces.count) namespaces, \(state.pods.count) pods, "
-                + "\(state.networkPolicies.count) network policies"
+            "\(result.files.count) files: \(counts)"
                 + (skipped > 0 ? ", \(skipped) objects of other kinds skipped" : "")
                 + ", \(result.errors.count) errors")
         if !result.errors.isEmpty { throw ExitStatus.invalidInput }

@@ -28,7 +28,7 @@ struct ConfigurationFileTests {
                     policyDirectory: directory, podCIDRs: [try #require(IPPrefix("10.244.0.0/16"))], exemptCIDRs: [],
                     workers: ConfigurationFile.defaultWorkers, firstQueue: 0, failureMode: .open,
                     metricsAddress: try ListenAddress(parsing: "127.0.0.1:9470"), backend: nil,
-                    pollInterval: .milliseconds(100)),
+                    pollInterval: .milliseconds(5000)),
                 logLevel: .info, logFormat: .text)
             #expect(resolved == expected)
         }
