@@ -53,6 +53,16 @@ extension ConfigurationFile {
         # safety net (0: off; otherwise 10 to 3600000).
         pollIntervalMs: 5000
 
+        # Audit mode: decide and log as if enforcing, but let every connection through. A namespace can be put
+        # in audit mode alone with the annotation tollgate.io/enforcement: audit.
+        audit: false
+
+        # Denied-connection log lines per second; the rest are counted and summarised every 10 s.
+        denyLogRate: 20
+
+        # Cut established connections that a new policy denies (conntrack), on every new snapshot.
+        revoke: true
+
         # --- Settings for features that are not implemented yet ---
         # These are accepted and validated so that files written now keep loading, but Tollgate does not act
         # on them yet.
@@ -83,6 +93,9 @@ extension ConfigurationFile {
         file.logLevel = .info
         file.logFormat = .text
         file.pollIntervalMilliseconds = 5000
+        file.audit = false
+        file.denyLogRate = 20
+        file.revoke = true
         file.remoteClusterCIDRs = []
         file.podToNode = .exempt
         file.kubeconfig = ""

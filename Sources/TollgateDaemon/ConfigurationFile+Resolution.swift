@@ -29,14 +29,24 @@ extension ConfigurationFile {
         public var logFormat: LogFormat?
         /// `--poll-interval-ms`.
         public var pollIntervalMilliseconds: Int?
+        /// `--audit` (nil: not given).
+        public var audit: Bool?
+        /// `--deny-log-rate`.
+        public var denyLogRate: Double?
+        /// `--no-revoke` (false when given, nil otherwise).
+        public var revoke: Bool?
 
         /// Creates overrides; everything defaults to "not given".
         public init(
             policyDirectory: String? = nil, podCIDRs: [IPPrefix]? = nil, exemptCIDRs: [IPPrefix]? = nil,
             workers: Int? = nil, firstQueue: UInt16? = nil, failureMode: FailureMode? = nil,
             metricsAddress: ListenAddress? = nil, backend: Backend? = nil, logLevel: Logger.Level? = nil,
-            logFormat: LogFormat? = nil, pollIntervalMilliseconds: Int? = nil
+            logFormat: LogFormat? = nil, pollIntervalMilliseconds: Int? = nil, audit: Bool? = nil,
+            denyLogRate: Double? = nil, revoke: Bool? = nil
         ) {
+            self.audit = audit
+            self.denyLogRate = denyLogRate
+            self.revoke = revoke
             self.policyDirectory = policyDirectory
             self.podCIDRs = podCIDRs
             self.exemptCIDRs = exemptCIDRs
@@ -104,12 +114,14 @@ extension ConfigurationFile {
             problems.append(.init(line: nil, key: "metricsAddr", message: "no metrics address"))
             throw ConfigurationFileError(path: path, problems: problems)
         }
-        let configuration = DaemonConfiguration(
+        var configuration = DaemonConfiguration(
             policyDirectory: directory ?? "", podCIDRs: podCIDRs, exemptCIDRs: exemptCIDRs,
             workers: overrides.workers ?? workers ?? Self.defaultWorkers, firstQueue: overrides.firstQueue ?? firstQueue ?? 0,
             failureMode: overrides.failureMode ?? failureMode ?? .open, metricsAddress: address,
             backend: (overrides.backend ?? backend ?? .auto).forced,
-            pollInterval: .milliseconds(overrides.pollIntervalMilliseconds ?? pollIntervalMilliseconds ?? 5000))
+            pollInterval: .milliseconds(overrides.pollIntervalMilliseconds ?? pollIntervalMilliseconds ?? 5000),
+            audit: overrides.audit ?? audit ?? false, denyLogRate: overrides.denyLogRate ?? denyLogRate ?? 20)
+        configuration.revoke = overrides.revoke ?? revoke ?? true
         // The daemon's own checks (overlaps, queue range), attributed to the file's line when the file set the value.
         for message in configuration.problems() {
             problems.append(attribute(message, overrides: overrides))

@@ -37,8 +37,14 @@ public struct ConfigurationFile: Sendable, Hashable {
         case logLevel
         /// `text` or `json`.
         case logFormat
-        /// How often the policy directory is checked, in milliseconds (`--poll-interval-ms`).
+        /// How often the policy directory is listed as a safety net, in milliseconds (`--poll-interval-ms`).
         case pollIntervalMs
+        /// Decide and log as if enforcing, but let every connection through (`--audit`).
+        case audit
+        /// Denied-connection log lines per second (`--deny-log-rate`).
+        case denyLogRate
+        /// Cut established connections that a new policy denies (`--no-revoke` sets false).
+        case revoke
         /// Pod ranges of other clusters (not acted on yet).
         case remoteClusterCIDRs
         /// Whether pod-to-own-node traffic is exempt or enforced (not acted on yet).
@@ -109,6 +115,12 @@ public struct ConfigurationFile: Sendable, Hashable {
     public var logFormat: LogFormat?
     /// `pollIntervalMs`.
     public var pollIntervalMilliseconds: Int?
+    /// `audit`.
+    public var audit: Bool?
+    /// `denyLogRate`.
+    public var denyLogRate: Double?
+    /// `revoke`.
+    public var revoke: Bool?
     /// `remoteClusterCIDRs` (not acted on yet).
     public var remoteClusterCIDRs: [IPPrefix]?
     /// `podToNode` (not acted on yet).

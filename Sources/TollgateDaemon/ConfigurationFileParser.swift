@@ -120,12 +120,32 @@ struct ConfigurationFileParser {
             }
             file.kubeconfig = text
         case .inCluster:
-            guard case .scalar = node, Self.tagName(node) == .bool, let value = node.bool else {
-                typeProblem(key.rawValue, node, expected: "true or false")
+            file.inCluster = boolean(key, node)
+        case .audit:
+            file.audit = boolean(key, node)
+        case .revoke:
+            file.revoke = boolean(key, node)
+        case .denyLogRate:
+            let tag = Self.tagName(node)
+            guard case .scalar(let scalar) = node, tag == .int || tag == .float, let value = node.float else {
+                typeProblem(key.rawValue, node, expected: "a number of lines per second")
                 return
             }
-            file.inCluster = value
+            guard value >= 0, value <= 1_000_000 else {
+                problems.append(
+                    .init(line: node.mark?.line, key: key.rawValue, message: "must be from 0 to 1000000", value: scalar.string))
+                return
+            }
+            file.denyLogRate = value
         }
+    }
+
+    private mutating func boolean(_ key: ConfigurationFile.Key, _ node: Node) -> Bool? {
+        guard case .scalar = node, Self.tagName(node) == .bool, let value = node.bool else {
+            typeProblem(key.rawValue, node, expected: "true or false")
+            return nil
+        }
+        return value
     }
 
     // MARK: - Typed values

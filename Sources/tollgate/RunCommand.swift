@@ -103,8 +103,8 @@ struct RunCommand: ParsableCommand {
     @Flag(help: "Decide and log as if enforcing, but let every connection through.")
     var audit = false
 
-    @Option(name: .customLong("deny-log-rate"), help: "Denied-connection log lines per second; the rest are counted.")
-    var denyLogRate: Double = 20
+    @Option(name: .customLong("deny-log-rate"), help: "Denied-connection log lines per second; the rest are counted (default: 20).")
+    var denyLogRate: Double?
 
     @Flag(name: .customLong("no-revoke"), help: "Do not cut established connections that a new policy denies.")
     var noRevoke = false
@@ -122,7 +122,7 @@ struct RunCommand: ParsableCommand {
         if let logFormat, LogFormat(rawValue: logFormat) == nil {
             throw ValidationError("--log-format: unknown format \"\(logFormat)\"; expected text or json")
         }
-        guard denyLogRate >= 0 else { throw ValidationError("--deny-log-rate: must not be negative") }
+        if let denyLogRate, denyLogRate < 0 { throw ValidationError("--deny-log-rate: must not be negative") }
     }
 
     func run() throws {
@@ -133,9 +133,6 @@ struct RunCommand: ParsableCommand {
         resolved.logFormat.bootstrap(level: resolved.logLevel)
         let logger = Logger(label: "tollgate")
         var configuration = resolved.daemon
-        configuration.audit = audit
-        configuration.denyLogRate = denyLogRate
-        configuration.revoke = !noRevoke
         do {
             try Daemon(configuration: configuration, logger: logger).run()
         } catch {
@@ -161,7 +158,8 @@ struct RunCommand: ParsableCommand {
             failureMode: enforcement.failClosed ? .closed : nil, metricsAddress: address,
             backend: enforcement.backend.flatMap { ConfigurationFile.Backend(rawValue: $0.rawValue) },
             logLevel: logLevel.flatMap { Logger.Level(rawValue: $0) }, logFormat: logFormat.flatMap { LogFormat(rawValue: $0) },
-            pollIntervalMilliseconds: pollIntervalMilliseconds)
+            pollIntervalMilliseconds: pollIntervalMilliseconds, audit: audit ? true : nil, denyLogRate: denyLogRate,
+            revoke: noRevoke ? false : nil)
         do {
             let path = configurationPath ?? ConfigurationFile.defaultPath
             let file =

@@ -139,7 +139,9 @@ import Testing
     }
 
     @Test func manyConcurrentScrapesAllSucceed() throws {
-        let server = try startServer()
+        // A generous read timeout: on a saturated 2-core machine a client thread can be descheduled for seconds
+        // between connecting and sending, and this test is about concurrency, not timeouts.
+        let server = try startServer("127.0.0.1:0", HTTPServer.Configuration(readTimeout: .seconds(20)))
         defer { server.stop() }
         let successes = Atomic<Int>(0)
         let threads = try (0..<8).map { _ in

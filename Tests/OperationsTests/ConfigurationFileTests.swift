@@ -57,6 +57,9 @@ struct ConfigurationFileTests {
             podToNode: enforce
             kubeconfig: ""
             inCluster: true
+            audit: true
+            denyLogRate: 2.5
+            revoke: false
             """
         var expected = ConfigurationFile(path: "c.yaml")
         expected.policyDirectory = "/srv/policies"
@@ -74,10 +77,13 @@ struct ConfigurationFileTests {
         expected.podToNode = .enforce
         expected.kubeconfig = ""
         expected.inCluster = true
+        expected.audit = true
+        expected.denyLogRate = 2.5
+        expected.revoke = false
         expected.lines = [
             .policyDir: 1, .podCIDRs: 2, .exemptCIDRs: 3, .workers: 5, .queueNum: 6, .failureMode: 7, .metricsAddr: 8,
             .backend: 9, .logLevel: 10, .logFormat: 11, .pollIntervalMs: 12, .remoteClusterCIDRs: 13, .podToNode: 14,
-            .kubeconfig: 15, .inCluster: 16,
+            .kubeconfig: 15, .inCluster: 16, .audit: 17, .denyLogRate: 18, .revoke: 19,
         ]
         #expect(try ConfigurationFile(yaml: yaml, path: "c.yaml") == expected)
     }
@@ -90,7 +96,7 @@ struct ConfigurationFileTests {
                 Problem(
                     line: 2, key: "policyDirectory",
                     message: "unknown key (known keys: policyDir, podCIDRs, exemptCIDRs, workers, queueNum, failureMode, "
-                        + "metricsAddr, backend, logLevel, logFormat, pollIntervalMs, remoteClusterCIDRs, podToNode, "
+                        + "metricsAddr, backend, logLevel, logFormat, pollIntervalMs, audit, denyLogRate, revoke, remoteClusterCIDRs, podToNode, "
                         + "kubeconfig, inCluster)")
             ]
         ),
@@ -278,8 +284,8 @@ struct ConfigurationFileTests {
                 result.standardError == """
                     \(path):2: workers: expected an integer from 1 to 64, got a string: "many"
                     \(path):3: bogus: unknown key (known keys: policyDir, podCIDRs, exemptCIDRs, workers, queueNum, \
-                    failureMode, metricsAddr, backend, logLevel, logFormat, pollIntervalMs, remoteClusterCIDRs, podToNode, \
-                    kubeconfig, inCluster)
+                    failureMode, metricsAddr, backend, logLevel, logFormat, pollIntervalMs, audit, denyLogRate, revoke, \
+                    remoteClusterCIDRs, podToNode, kubeconfig, inCluster)
 
                     """)
             try OperationsFixtures.write("policyDir: \(directory)\npodCIDRs: [10.244.0.0/16]\n", to: path)
