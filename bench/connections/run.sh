@@ -237,7 +237,8 @@ case_floor() {
     say "== round $ROUND (b) C floor reader: NFQUEUE --queue-num 0, one verdict per packet"
     ip netns exec "$NODE" "$OUT/nfq_floor" 0 >"$WORK/floor.out" 2>"$WORK/floor.err" &
     READER_PID=$!
-    for _ in $(seq 1 50); do grep -q bound "$WORK/floor.err" 2>/dev/null && break; sleep 0.1; done
+    # Up to 15 s: on a loaded 2-core machine the reader can take seconds to be scheduled and bind.
+    for _ in $(seq 1 150); do grep -q bound "$WORK/floor.err" 2>/dev/null && break; sleep 0.1; done
     grep -q bound "$WORK/floor.err" || { echo "run.sh: nfq_floor did not bind: $(cat "$WORK/floor.err")" >&2; exit 1; }
     install_rules "NFQUEUE --queue-num 0 --queue-bypass"
     probe floor
