@@ -1,3 +1,5 @@
+import Testing
+import Foundation
 import NetworkTypes
 import PolicyModel
 @testable import VerdictEngine
@@ -148,5 +150,50 @@ struct DifferentialCheck {
             }
         }
         return lines.joined(separator: "\n")
+    }
+}
+
+/// The seeds and query counts of a differential run: `<prefix>_FIRST_SEED` and `<prefix>_SEEDS` from the
+/// environment, or 1 and 300.
+struct DifferentialScale: Sendable {
+    static let queriesPerCluster = 2000
+    /// Every `explainEvery`-th query is also explained and compared rule by rule.
+    static let explainEvery = 4
+    /// The seeds are split into this many test cases, which run in parallel.
+    static let batchCount = 10
+
+    let firstSeed: UInt64
+    let seedCount: UInt64
+
+    init(environmentPrefix prefix: String) {
+        let environment = ProcessInfo.processInfo.environment
+        firstSeed = UInt64(environment["\(prefix)_FIRST_SEED"] ?? "") ?? 1
+        seedCount = UInt64(environment["\(prefix)_SEEDS"] ?? "") ?? 300
+    }
+
+    func seeds(ofBatch batch: Int) -> [UInt64] {
+        stride(from: firstSeed + UInt64(batch), to: firstSeed + seedCount, by: Self.batchCount).map { $0 }
+    }
+
+    /// Checks every query of the corner-case clusters of `batch` (with admin and baseline tiers when `tiers`),
+    /// recording every disagreement as an issue, and expects none and every query asked.
+    func checkCornerClusters(batch: Int, tiers: Bool, label: String) {
+        var asked = 0
+        var failures = 0
+        for seed in seeds(ofBatch: batch) {
+            let cluster = CornerCaseCluster(seed: seed, queries: Self.queriesPerCluster, tiers: tiers)
+            var check = DifferentialCheck(label: "\(label) seed \(seed)", state: cluster.state)
+            for (index, flow) in cluster.queries.enumerated() {
+                check.check(flow, explaining: index % Self.explainEvery == 0)
+            }
+            asked += check.asked
+            failures += check.mismatchCount
+            for mismatch in check.mismatches { Issue.record(Comment(rawValue: mismatch)) }
+            if check.mismatchCount > check.mismatches.count {
+                Issue.record("\(label) seed \(seed): \(check.mismatchCount - check.mismatches.count) more disagreements")
+            }
+        }
+        #expect(failures == 0)
+        #expect(asked == seeds(ofBatch: batch).count * Self.queriesPerCluster)
     }
 }

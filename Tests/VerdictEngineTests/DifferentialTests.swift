@@ -12,42 +12,14 @@ import Testing
 //   TOLLGATE_DIFFERENTIAL_SEEDS=1 TOLLGATE_DIFFERENTIAL_FIRST_SEED=<seed> swift test --filter DifferentialTests
 // and widen the search with a larger TOLLGATE_DIFFERENTIAL_SEEDS (default 300).
 
-/// The seeds and query counts of a run, from the environment or the defaults.
-private enum DifferentialScale {
-    static let firstSeed = UInt64(ProcessInfo.processInfo.environment["TOLLGATE_DIFFERENTIAL_FIRST_SEED"] ?? "") ?? 1
-    static let seedCount = UInt64(ProcessInfo.processInfo.environment["TOLLGATE_DIFFERENTIAL_SEEDS"] ?? "") ?? 300
-    static let queriesPerCluster = 2000
-    /// Every `explainEvery`-th query is also explained and compared rule by rule.
-    static let explainEvery = 4
-    /// The seeds are split into this many test cases, which run in parallel.
-    static let batchCount = 10
-
-    static func seeds(ofBatch batch: Int) -> [UInt64] {
-        stride(from: firstSeed + UInt64(batch), to: firstSeed + seedCount, by: batchCount).map { $0 }
-    }
-}
+/// The seeds of this suite's runs (`TOLLGATE_DIFFERENTIAL_FIRST_SEED`, `TOLLGATE_DIFFERENTIAL_SEEDS`).
+private let scale = DifferentialScale(environmentPrefix: "TOLLGATE_DIFFERENTIAL")
 
 @Suite("Differential: compiled engine against the reference evaluator")
 struct DifferentialTests {
     @Test("Corner-case clusters: every query agrees", arguments: 0..<DifferentialScale.batchCount)
     func cornerCaseClustersAgree(batch: Int) {
-        var asked = 0
-        var failures = 0
-        for seed in DifferentialScale.seeds(ofBatch: batch) {
-            let cluster = CornerCaseCluster(seed: seed, queries: DifferentialScale.queriesPerCluster)
-            var check = DifferentialCheck(label: "corner seed \(seed)", state: cluster.state)
-            for (index, flow) in cluster.queries.enumerated() {
-                check.check(flow, explaining: index % DifferentialScale.explainEvery == 0)
-            }
-            asked += check.asked
-            failures += check.mismatchCount
-            for mismatch in check.mismatches { Issue.record(Comment(rawValue: mismatch)) }
-            if check.mismatchCount > check.mismatches.count {
-                Issue.record("corner seed \(seed): \(check.mismatchCount - check.mismatches.count) more disagreements")
-            }
-        }
-        #expect(failures == 0)
-        #expect(asked == DifferentialScale.seeds(ofBatch: batch).count * DifferentialScale.queriesPerCluster)
+        scale.checkCornerClusters(batch: batch, tiers: false, label: "corner")
     }
 
     /// Realistic clusters (`SyntheticCluster`): larger, with deployments, many policies and dual-stack pods.

@@ -9,39 +9,14 @@ import Testing
 // deciding admin and baseline rules, the rules a verdict names). Rerun one seed with
 //   TOLLGATE_TIERS_SEEDS=1 TOLLGATE_TIERS_FIRST_SEED=<seed> swift test --filter TiersDifferentialTests
 
-private enum TiersScale {
-    static let firstSeed = UInt64(ProcessInfo.processInfo.environment["TOLLGATE_TIERS_FIRST_SEED"] ?? "") ?? 1
-    static let seedCount = UInt64(ProcessInfo.processInfo.environment["TOLLGATE_TIERS_SEEDS"] ?? "") ?? 300
-    static let queriesPerCluster = 2000
-    static let explainEvery = 4
-    static let batchCount = 10
-
-    static func seeds(ofBatch batch: Int) -> [UInt64] {
-        stride(from: firstSeed + UInt64(batch), to: firstSeed + seedCount, by: batchCount).map { $0 }
-    }
-}
+/// The seeds of this suite's runs (`TOLLGATE_TIERS_FIRST_SEED`, `TOLLGATE_TIERS_SEEDS`).
+private let scale = DifferentialScale(environmentPrefix: "TOLLGATE_TIERS")
 
 @Suite("Tiers: differential, compiled engine against the reference evaluator")
 struct TiersDifferentialTests {
-    @Test("Corner-case clusters with admin and baseline policies: every query agrees", arguments: 0..<TiersScale.batchCount)
+    @Test("Corner-case clusters with admin and baseline policies: every query agrees", arguments: 0..<DifferentialScale.batchCount)
     func tieredClustersAgree(batch: Int) {
-        var asked = 0
-        var failures = 0
-        for seed in TiersScale.seeds(ofBatch: batch) {
-            let cluster = CornerCaseCluster(seed: seed, queries: TiersScale.queriesPerCluster, tiers: true)
-            var check = DifferentialCheck(label: "tiers seed \(seed)", state: cluster.state)
-            for (index, flow) in cluster.queries.enumerated() {
-                check.check(flow, explaining: index % TiersScale.explainEvery == 0)
-            }
-            asked += check.asked
-            failures += check.mismatchCount
-            for mismatch in check.mismatches { Issue.record(Comment(rawValue: mismatch)) }
-            if check.mismatchCount > check.mismatches.count {
-                Issue.record("tiers seed \(seed): \(check.mismatchCount - check.mismatches.count) more disagreements")
-            }
-        }
-        #expect(failures == 0)
-        #expect(asked == TiersScale.seeds(ofBatch: batch).count * TiersScale.queriesPerCluster)
+        scale.checkCornerClusters(batch: batch, tiers: true, label: "tiers")
     }
 
     /// The generator must produce the tier corners, or the differential test proves little.
