@@ -151,9 +151,9 @@ final class VerdictWorker: Sendable {
             tollgate_rcu_quiescent_state()
 
             let elapsed = MonotonicClock.nanoseconds() &- started
-            counters.latencyBuckets[Self.bucket(elapsed, bounds)].add(UInt64(received))
+            counters.latencyBuckets.add(Self.bucket(elapsed, bounds), UInt64(received))
             counters.latencySumNanoseconds.add(elapsed &* UInt64(received), ordering: .relaxed)
-            counters.decisionBuckets[Self.bucket(decided, bounds)].add(UInt64(received))
+            counters.decisionBuckets.add(Self.bucket(decided, bounds), UInt64(received))
             counters.decisionSumNanoseconds.add(decided &* UInt64(received), ordering: .relaxed)
             counters.packets.add(UInt64(received), ordering: .relaxed)
             counters.batches.add(1, ordering: .relaxed)
@@ -162,15 +162,15 @@ final class VerdictWorker: Sendable {
             counters.snapshotGeneration.store(generation, ordering: .relaxed)
             for index in 0..<accepted.count {
                 if accepted[index] != 0 {
-                    counters.accepted[index].add(accepted[index])
+                    counters.accepted.add(index, accepted[index])
                     accepted[index] = 0
                 }
                 if dropped[index] != 0 {
-                    counters.dropped[index].add(dropped[index])
+                    counters.dropped.add(index, dropped[index])
                     dropped[index] = 0
                 }
                 if audited[index] != 0 {
-                    counters.audited[index].add(audited[index])
+                    counters.audited.add(index, audited[index])
                     audited[index] = 0
                 }
             }

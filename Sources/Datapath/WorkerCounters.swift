@@ -10,20 +10,20 @@ public final class WorkerCounters: Sendable {
     let packets = Atomic<UInt64>(0)
     let batches = Atomic<UInt64>(0)
     /// Accepted and dropped packets per `DecisionReason`.
-    let accepted: [Counter]
-    let dropped: [Counter]
+    let accepted: CounterArray
+    let dropped: CounterArray
     /// Denials let through by audit mode, per reason (also counted in `accepted`).
-    let audited: [Counter]
+    let audited: CounterArray
     let cacheHits = Atomic<UInt64>(0)
     let cacheMisses = Atomic<UInt64>(0)
     /// Packets per latency bucket (the last is +Inf), and the sum of latencies in nanoseconds: from a batch's
     /// arrival to its verdicts being sent. The send includes the kernel's work on the accepted packets (it
     /// reinjects them in the sending thread), so this is mostly kernel time.
-    let latencyBuckets: [Counter]
+    let latencyBuckets: CounterArray
     let latencySumNanoseconds = Atomic<UInt64>(0)
     /// The same for decision time alone: from a batch's arrival to its last verdict being decided, before
     /// the send.
-    let decisionBuckets: [Counter]
+    let decisionBuckets: CounterArray
     let decisionSumNanoseconds = Atomic<UInt64>(0)
     let receiveErrors = Atomic<UInt64>(0)
     let verdictSendErrors = Atomic<UInt64>(0)
@@ -34,22 +34,26 @@ public final class WorkerCounters: Sendable {
 
     init(queue: UInt16) {
         self.queue = queue
-        accepted = DecisionReason.allCases.map { _ in Counter() }
-        dropped = DecisionReason.allCases.map { _ in Counter() }
-        audited = DecisionReason.allCases.map { _ in Counter() }
-        latencyBuckets = (0...WorkerCounters.latencyBoundsMicroseconds.count).map { _ in Counter() }
-        decisionBuckets = (0...WorkerCounters.latencyBoundsMicroseconds.count).map { _ in Counter() }
+        accepted = CounterArray(count: DecisionReason.allCases.count)
+        dropped = CounterArray(count: DecisionReason.allCases.count)
+        audited = CounterArray(count: DecisionReason.allCases.count)
+        latencyBuckets = CounterArray(count: WorkerCounters.latencyBoundsMicroseconds.count + 1)
+        decisionBuckets = CounterArray(count: WorkerCounters.latencyBoundsMicroseconds.count + 1)
+    }
+
+    deinit {
+        for array in [accepted, dropped, audited, latencyBuckets, decisionBuckets] { array.deallocate() }
     }
 
     /// A consistent-enough copy for reporting.
     public func read() -> WorkerStatistics {
         WorkerStatistics(
             queue: queue, packets: packets.load(ordering: .relaxed), batches: batches.load(ordering: .relaxed),
-            accepted: accepted.map(\.value), dropped: dropped.map(\.value), audited: audited.map(\.value),
+            accepted: accepted.values, dropped: dropped.values, audited: audited.values,
             cacheHits: cacheHits.load(ordering: .relaxed), cacheMisses: cacheMisses.load(ordering: .relaxed),
-            latencyBuckets: latencyBuckets.map(\.value),
+            latencyBuckets: latencyBuckets.values,
             latencySumNanoseconds: latencySumNanoseconds.load(ordering: .relaxed),
-            decisionBuckets: decisionBuckets.map(\.value),
+            decisionBuckets: decisionBuckets.values,
             decisionSumNanoseconds: decisionSumNanoseconds.load(ordering: .relaxed),
             receiveErrors: receiveErrors.load(ordering: .relaxed),
             verdictSendErrors: verdictSendErrors.load(ordering: .relaxed),
@@ -88,13 +92,28 @@ public struct WorkerStatistics: Sendable, Hashable {
     }
 }
 
-/// One relaxed atomic counter. A class, because `Atomic` cannot be stored in an array; these are touched once per
-/// batch, never per packet.
-final class Counter: Sendable {
-    private let storage = Atomic<UInt64>(0)
+/// A fixed number of relaxed atomic counters in memory allocated once: the worker adds to them by index with no
+/// array of objects in between, so no reference is counted on the way. Owned and freed by `WorkerCounters`.
+struct CounterArray: @unchecked Sendable {
+    // @unchecked: every access to the memory is an atomic operation; the owner frees it only in its deinit.
+    private let storage: UnsafeMutablePointer<Atomic<UInt64>>
+    let count: Int
 
-    var value: UInt64 { storage.load(ordering: .relaxed) }
+    init(count: Int) {
+        self.count = count
+        storage = .allocate(capacity: count)
+        for index in 0..<count { (storage + index).initialize(to: Atomic<UInt64>(0)) }
+    }
 
     @inline(__always)
-    func add(_ amount: UInt64) { storage.add(amount, ordering: .relaxed) }
+    func add(_ index: Int, _ amount: UInt64) {
+        storage[index].add(amount, ordering: .relaxed)
+    }
+
+    var values: [UInt64] { (0..<count).map { storage[$0].load(ordering: .relaxed) } }
+
+    func deallocate() {
+        storage.deinitialize(count: count)
+        storage.deallocate()
+    }
 }
