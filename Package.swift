@@ -85,7 +85,7 @@ let package = Package(
             name: "VerdictEngineTests", dependencies: ["VerdictEngine", "PolicyModel", "TollgateBench"],
             exclude: ["Fixtures"]),
         .testTarget(name: "KernelRulesTests", dependencies: ["KernelRules", "TollgateTestSupport"], exclude: ["Golden"]),
-        .testTarget(name: "DatapathTests", dependencies: ["Datapath", "NetfilterQueue", "TollgateTestSupport"]),
+        .testTarget(name: "DatapathTests", dependencies: ["Datapath", "NetfilterQueue", "VerdictEngine", "TollgateTestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["TollgateTestSupport", "LinuxSupport"]),
         .testTarget(name: "CommandLineTests", dependencies: ["LinuxSupport"]),
         .testTarget(name: "OperationsTests", dependencies: ["TollgateDaemon", "LinuxSupport", "TollgateTestSupport"]),

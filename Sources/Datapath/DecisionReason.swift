@@ -1,17 +1,14 @@
 import VerdictEngine
 
 /// Why the datapath gave a packet its verdict: the engine's reasons, plus the cases the engine never sees.
+///
+/// The engine's reasons come first, with `VerdictReason`'s raw values, so a verdict's reason converts without a
+/// table and the labels and tier predicates are the engine's own.
 public enum DecisionReason: Int, CaseIterable, Sendable, CustomStringConvertible {
     case notIsolated = 0
     case allowedByPolicy
     case deniedByEgress
     case deniedByIngress
-    /// IPv6 neighbour discovery, which always passes (RFC 4861; kube-network-policies #191).
-    case neighbourDiscovery
-    /// The packet could not be parsed: the failure-mode verdict.
-    case malformed
-    /// No policy snapshot is active yet (the directory is missing or has never loaded): the failure-mode verdict.
-    case noSnapshot
     /// The engine's reasons of the cluster-wide tiers (AdminNetworkPolicy, BaselineAdminNetworkPolicy).
     case allowedByAdmin
     case deniedByAdminEgress
@@ -20,46 +17,33 @@ public enum DecisionReason: Int, CaseIterable, Sendable, CustomStringConvertible
     case allowedByBaseline
     case deniedByBaselineEgress
     case deniedByBaselineIngress
+    /// IPv6 neighbour discovery, which always passes (RFC 4861; kube-network-policies #191).
+    case neighbourDiscovery
+    /// The packet could not be parsed: the failure-mode verdict.
+    case malformed
+    /// No policy snapshot is active yet (the directory is missing or has never loaded): the failure-mode verdict.
+    case noSnapshot
 
-    init(_ reason: VerdictReason) {
-        switch reason {
-        case .notIsolated: self = .notIsolated
-        case .allowedByPolicy: self = .allowedByPolicy
-        case .deniedByEgress: self = .deniedByEgress
-        case .deniedByIngress: self = .deniedByIngress
-        case .allowedByAdmin: self = .allowedByAdmin
-        case .deniedByAdminEgress: self = .deniedByAdminEgress
-        case .deniedByAdminIngress: self = .deniedByAdminIngress
-        case .passedByAdmin: self = .passedByAdmin
-        case .allowedByBaseline: self = .allowedByBaseline
-        case .deniedByBaselineEgress: self = .deniedByBaselineEgress
-        case .deniedByBaselineIngress: self = .deniedByBaselineIngress
-        }
+    /// The decision reason of an engine verdict.
+    @inline(__always)
+    public init(_ reason: VerdictReason) {
+        // The raw values match by construction (checked by a test for every case).
+        self = DecisionReason(rawValue: Int(reason.rawValue)) ?? .malformed
     }
+
+    /// The engine's reason this is, or nil for the datapath's own cases.
+    public var engineReason: VerdictReason? { VerdictReason(rawValue: UInt8(rawValue)) }
 
     /// Whether the reason is a denial by the source pod's egress (of whichever tier).
-    public var isEgressDenial: Bool {
-        self == .deniedByEgress || self == .deniedByAdminEgress || self == .deniedByBaselineEgress
-    }
+    public var isEgressDenial: Bool { engineReason?.isEgressDenial ?? false }
 
-    /// The metric label value.
+    /// The metric label value: the engine's label, or `neighbour_discovery`, `malformed`, `no_snapshot`.
     public var description: String {
+        if let engineReason { return engineReason.description }
         switch self {
-        case .notIsolated: return "not_isolated"
-        case .allowedByPolicy: return "allowed_by_policy"
-        case .deniedByEgress: return "denied_egress"
-        case .deniedByIngress: return "denied_ingress"
         case .neighbourDiscovery: return "neighbour_discovery"
         case .malformed: return "malformed"
-        case .noSnapshot: return "no_snapshot"
-        case .allowedByAdmin: return "allowed_by_admin"
-        case .deniedByAdminEgress: return "denied_admin_egress"
-        case .deniedByAdminIngress: return "denied_admin_ingress"
-        case .passedByAdmin: return "passed_by_admin"
-        case .allowedByBaseline: return "allowed_by_baseline"
-        case .deniedByBaselineEgress: return "denied_baseline_egress"
-        case .deniedByBaselineIngress: return "denied_baseline_ingress"
+        default: return "no_snapshot"
         }
     }
 }
-
