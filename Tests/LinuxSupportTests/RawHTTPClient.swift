@@ -10,7 +10,7 @@ struct RawHTTPClient {
         descriptor = try SystemCall.run("socket") {
             socket(address.socketFamily, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         }
-        var timeout = timeval(tv_sec: 5, tv_usec: 0)
+        var timeout = timeval(tv_sec: 20, tv_usec: 0)
         _ = setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         let fd = descriptor
         do {
@@ -32,7 +32,7 @@ struct RawHTTPClient {
         }
     }
 
-    /// Reads until the server closes (or the 5 s receive timeout, which throws).
+    /// Reads until the server closes (or the 20 s receive timeout, which throws; long, for saturated machines).
     func receiveAll() throws -> String {
         var received: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 4096)
