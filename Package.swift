@@ -41,7 +41,7 @@ let package = Package(
         // The only importer of CNetfilterQueue: queue handles, batched receive, batched verdicts.
         .target(name: "NetfilterQueue", dependencies: ["CNetfilterQueue", "NetworkTypes"]),
         // Linux facilities: errno-checked syscalls, signals, sd_notify, /proc readers, a tiny HTTP server.
-        .target(name: "LinuxSupport"),
+        .target(name: "LinuxSupport", dependencies: ["NetworkTypes"]),
         // Worker threads, RCU publication, flow cache, failure-mode verdicts.
         .target(
             name: "Datapath",
@@ -88,6 +88,8 @@ let package = Package(
         .testTarget(name: "DatapathTests", dependencies: ["Datapath", "NetfilterQueue", "VerdictEngine", "TollgateTestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["TollgateTestSupport", "LinuxSupport"]),
         .testTarget(name: "CommandLineTests", dependencies: ["LinuxSupport"]),
-        .testTarget(name: "OperationsTests", dependencies: ["TollgateDaemon", "LinuxSupport", "TollgateTestSupport"]),
+        .testTarget(
+            name: "OperationsTests",
+            dependencies: ["TollgateDaemon", "LinuxSupport", "TollgateTestSupport", "PolicyModel", "NetworkTypes"]),
     ]
 )

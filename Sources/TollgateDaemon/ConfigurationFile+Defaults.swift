@@ -63,15 +63,27 @@ extension ConfigurationFile {
         # Cut established connections that a new policy denies (conntrack), on every new snapshot.
         revoke: true
 
+        # This node's name as in its Node object (default: the host name). The addresses of that Node object
+        # count as this node's own; the other Node objects' addresses are peers.
+        # nodeName: node-1
+
+        # Addresses of the cluster's nodes (CIDRs), beyond the Node objects' status.addresses: list the overlay
+        # bridge or tunnel addresses that nodes masquerade to (weave, cni0, flannel.1, vxlan). This host's own
+        # interface addresses are always node addresses. Connections from another node's address are not judged
+        # again here: that node, running Tollgate over the same policies, judged them on their original addresses.
+        nodeAddresses: []
+
+        # Traffic between pods and node addresses (kubelet probes, the API server, node agents): exempt (never
+        # queued) or enforce (judged like any other connection).
+        podToNode: exempt
+
+        # Pod and service ranges of other clusters: traffic from local pods to them keeps its pod source address
+        # (no masquerade), so the remote cluster's ipBlock rules can name it. Must not overlap podCIDRs.
+        remoteClusterCIDRs: []
+
         # --- Settings for features that are not implemented yet ---
         # These are accepted and validated so that files written now keep loading, but Tollgate does not act
         # on them yet.
-
-        # Pod ranges of other clusters that policies may name (not acted on yet).
-        remoteClusterCIDRs: []
-
-        # Traffic between a pod and its own node: exempt (never queued) or enforce (not acted on yet).
-        podToNode: exempt
 
         # The Kubernetes API feed: a kubeconfig file ("" for none), or the in-cluster service account
         # (not acted on yet; policies come from policyDir only).
@@ -96,8 +108,9 @@ extension ConfigurationFile {
         file.audit = false
         file.denyLogRate = 20
         file.revoke = true
-        file.remoteClusterCIDRs = []
+        file.nodeAddresses = []
         file.podToNode = .exempt
+        file.remoteClusterCIDRs = []
         file.kubeconfig = ""
         file.inCluster = false
         return file

@@ -18,6 +18,11 @@ extension Daemon {
             audit: configuration.audit,
             queues: datapath.queues, workers: configuration.workers,
             podCIDRs: configuration.podCIDRs.map(\.description), exemptCIDRs: configuration.exemptCIDRs.map(\.description),
+            nodes: .init(
+                nodeName: configuration.nodeName, podToNode: configuration.podToNode.rawValue,
+                localAddresses: snapshot.nodePlan?.local.map(\.description) ?? [],
+                peerAddresses: snapshot.nodePlan?.peers.map(\.description) ?? [],
+                remoteClusterCIDRs: configuration.remoteClusterCIDRs.map(\.description)),
             snapshot: .init(
                 generation: snapshot.generation, namespaces: snapshot.namespaces, pods: snapshot.pods,
                 policies: snapshot.networkPolicies, identities: snapshot.identities, tableBytes: snapshot.tableBytes,
@@ -113,6 +118,18 @@ extension Daemon {
                 samples: [
                     Sample(labels: [Label("result", "clean")], value: Double(snapshot.reloadsApplied)),
                     Sample(labels: [Label("result", "with_errors")], value: Double(snapshot.reloadsWithErrors)),
+                ])
+            try text.appendGauge(
+                "tollgate_node_addresses", help: "Node addresses the kernel rules know, by owner.",
+                samples: [
+                    Sample(labels: [Label("owner", "local")], value: Double(snapshot.nodePlan?.local.count ?? 0)),
+                    Sample(labels: [Label("owner", "peer")], value: Double(snapshot.nodePlan?.peers.count ?? 0)),
+                ])
+            try text.appendCounter(
+                "tollgate_rule_updates_total", help: "Reinstallations of the kernel rules after node addresses changed, by result.",
+                samples: [
+                    Sample(labels: [Label("result", "applied")], value: Double(snapshot.ruleUpdates)),
+                    Sample(labels: [Label("result", "failed")], value: Double(snapshot.ruleUpdateFailures)),
                 ])
             let revoked = revocation.statistics
             try text.appendCounter(

@@ -40,10 +40,7 @@ public final class Daemon: Sendable {
         self.installer = installer
         source = Mutex(PolicyDirectorySource(directory: configuration.policyDirectory))
         notifier = try? SystemdNotifier()
-        revocation = RevocationRunner(
-            filter: RevocationFilter(
-                podCIDRs: configuration.podCIDRs, exemptCIDRs: configuration.exemptCIDRs, auditAll: configuration.audit),
-            enabled: configuration.revoke, logger: logger)
+        revocation = RevocationRunner(enabled: configuration.revoke, logger: logger)
         watchStatus.withLock { $0.mode = configuration.pollInterval > .zero ? "inotify+poll" : "inotify" }
         datapath = Datapath(
             configuration: DatapathConfiguration(
@@ -94,7 +91,7 @@ public final class Daemon: Sendable {
         let (backend, reason) = installer.detectBackend(forcing: configuration.backend)
         logger.info("kernel rules back end: \(backend)", metadata: ["reason": "\(reason)"])
         do {
-            _ = try installer.install(configuration.ruleConfiguration, backend: backend)
+            _ = try installer.install(configuration.ruleConfiguration(nodes: nodePlan()), backend: backend)
         } catch {
             server.stop()
             datapath.stop()
@@ -160,6 +157,7 @@ public final class Daemon: Sendable {
         let missingCheck = Duration.milliseconds(500)
         let poll = configuration.pollInterval
         var lastPoll = ContinuousClock.now
+        var lastAddressCheck = ContinuousClock.now
         var lastArmAttempt = ContinuousClock.now
         while !stopRequested.load(ordering: .relaxed) {
             let now = ContinuousClock.now
@@ -169,6 +167,8 @@ public final class Daemon: Sendable {
                 let untilPoll = max(.zero, lastPoll + poll - now)
                 timeout = timeout.map { min($0, untilPoll) } ?? untilPoll
             }
+            let untilAddressCheck = max(.zero, lastAddressCheck + Self.hostAddressCheckInterval - now)
+            timeout = timeout.map { min($0, untilAddressCheck) } ?? untilAddressCheck
             var reason: String? = nil
             do {
                 switch try watch.waitForChange(timeout: timeout) {
@@ -212,6 +212,10 @@ public final class Daemon: Sendable {
                     reason = "changed (seen by the safety-net poll)"
                     watchStatus.withLock { $0.pollReloads += 1 }
                 }
+            }
+            if reason == nil && ContinuousClock.now - lastAddressCheck >= Self.hostAddressCheckInterval {
+                lastAddressCheck = ContinuousClock.now
+                updateNodeAddresses()
             }
             if let reason {
                 notify("RELOADING=1\nMONOTONIC_USEC=\(MonotonicClock.microseconds())")
@@ -327,9 +331,15 @@ public final class Daemon: Sendable {
         let snapshot = PolicyCompiler.compile(clusterState, generation: current + 1)
         publisher.publish(snapshot)
         for diagnostic in snapshot.diagnostics { logger.warning("\(diagnostic)") }
+        let plan = updateNodeAddresses(nodes: clusterState.nodes)
         defer {
             // Off the packet path, after the log line of the new snapshot: cut what it now denies.
-            revocation.revoke(against: snapshot)
+            let rules = configuration.ruleConfiguration(nodes: plan)
+            revocation.revoke(
+                against: snapshot,
+                filter: RevocationFilter(
+                    podCIDRs: rules.podCIDRs, exemptCIDRs: rules.exemptCIDRs,
+                    trustedSourceCIDRs: rules.trustedSourceCIDRs, auditAll: configuration.audit))
         }
         let statistics = snapshot.statistics
         state.withLock {
@@ -356,6 +366,64 @@ public final class Daemon: Sendable {
                 "reload-ms": "\(Self.milliseconds(ContinuousClock.now - reloadStarted))",
                 "compile-ms": "\(String(format: "%.2f", Double(statistics.compileDuration.components.attoseconds) / 1e15))",
             ])
+    }
+
+    /// How often this host's interface addresses are read again (an address added to a bridge, say), besides at
+    /// every reload.
+    static let hostAddressCheckInterval = Duration.seconds(10)
+
+    /// The node address plan in force, worked out (without Node objects) if no snapshot set one yet.
+    private func nodePlan() -> NodeAddressPlan {
+        state.withLock { $0.nodePlan } ?? updateNodeAddresses()
+    }
+
+    /// Works out this node's and its peers' addresses again, from this host's interfaces, the configuration and
+    /// `nodes` (nil: the Node objects of the snapshot in force), and reinstalls the kernel rules when that changes
+    /// them. A failure to read the interfaces keeps the addresses in force.
+    @discardableResult
+    func updateNodeAddresses(nodes: [ClusterNode]? = nil) -> NodeAddressPlan {
+        let hostAddresses: [IPAddress]?
+        do {
+            hostAddresses = try HostAddresses.current()
+        } catch {
+            logger.error("cannot read this host's interface addresses; keeping the node addresses in force: \(error)")
+            hostAddresses = nil
+        }
+        let (plan, previous, backend) = state.withLock { state in
+            if let nodes { state.clusterNodes = nodes }
+            let previous = state.nodePlan
+            guard let hostAddresses else {
+                return (previous ?? self.plan(hostAddresses: [], nodes: state.clusterNodes), previous, state.backend)
+            }
+            let plan = self.plan(hostAddresses: hostAddresses, nodes: state.clusterNodes)
+            state.nodePlan = plan
+            return (plan, previous, state.rulesInstalled ? state.backend : nil)
+        }
+        guard plan != previous else { return plan }
+        logger.info(
+            "node addresses",
+            metadata: [
+                "node": "\(configuration.nodeName)", "pod-to-node": "\(configuration.podToNode.rawValue)",
+                "local": "\(plan.local.map(\.description).joined(separator: ","))",
+                "peers": "\(plan.peers.map(\.description).joined(separator: ","))",
+            ])
+        guard let backend else { return plan }
+        do {
+            try installer.install(configuration.ruleConfiguration(nodes: plan), backend: backend)
+            state.withLock { $0.ruleUpdates += 1 }
+            logger.notice("kernel rules updated for the new node addresses")
+        } catch {
+            state.withLock { $0.ruleUpdateFailures += 1 }
+            logger.error("updating the kernel rules for the new node addresses failed; the previous rules stay: \(error)")
+        }
+        return plan
+    }
+
+    private func plan(hostAddresses: [IPAddress], nodes: [ClusterNode]) -> NodeAddressPlan {
+        NodeAddressPlan(
+            mode: configuration.podToNode, exemptCIDRs: configuration.exemptCIDRs,
+            configuredNodeAddresses: configuration.nodeAddresses, hostAddresses: hostAddresses, nodes: nodes,
+            nodeName: configuration.nodeName)
     }
 
     /// `duration` in milliseconds with two decimals, for log metadata.

@@ -21,6 +21,13 @@ struct DaemonState: Sendable {
     var backend: RuleBackend? = nil
     var backendReason = ""
     var started = Date()
+    /// The Node objects of the snapshot in force (their addresses feed `nodePlan`).
+    var clusterNodes: [ClusterNode] = []
+    /// This node's and its peers' addresses, as the kernel rules in force use them.
+    var nodePlan: NodeAddressPlan? = nil
+    /// Reinstallations of the kernel rules after the node addresses changed, and how many failed.
+    var ruleUpdates: UInt64 = 0
+    var ruleUpdateFailures: UInt64 = 0
 }
 
 /// The JSON of `/status`.
@@ -42,6 +49,18 @@ struct StatusReport: Codable {
         var lastChange: String?
         var errors: [String]
         var filesKeptFromLastGood: [String]
+    }
+
+    /// This node, its peers, and how connections with node addresses are treated.
+    struct Nodes: Codable {
+        var nodeName: String
+        var podToNode: String
+        /// This node's own addresses (interfaces and its Node object).
+        var localAddresses: [String]
+        /// The other nodes' addresses (Node objects and `nodeAddresses`, minus this node's).
+        var peerAddresses: [String]
+        /// Pod traffic to these keeps its source address.
+        var remoteClusterCIDRs: [String]
     }
 
     struct Worker: Codable {
@@ -71,6 +90,7 @@ struct StatusReport: Codable {
     var workers: Int
     var podCIDRs: [String]
     var exemptCIDRs: [String]
+    var nodes: Nodes
     var snapshot: Snapshot
     var sources: [Source]
     var workerStatistics: [Worker]

@@ -17,6 +17,21 @@ struct EnforcementOptions: ParsableArguments {
         help: "Node and infrastructure addresses whose traffic with pods is never queued (repeatable).")
     var exemptCIDRs: [String] = []
 
+    @Option(
+        name: .customLong("node-address"),
+        help: "Addresses of the cluster's nodes beyond their Node objects' (overlay bridge and tunnel addresses; repeatable).")
+    var nodeAddresses: [String] = []
+
+    @Option(
+        name: .customLong("pod-to-node"),
+        help: "Traffic between pods and node addresses: exempt (never queued) or enforce (judged). Default: exempt.")
+    var podToNode: PodToNodeChoice?
+
+    @Option(
+        name: .customLong("remote-cluster-cidr"),
+        help: "A pod or service range of another cluster: local pods reach it without source NAT (repeatable).")
+    var remoteClusterCIDRs: [String] = []
+
     @Option(help: "Worker threads, one queue each (default: the number of cores, at most 64).")
     var workers: Int?
 
@@ -41,6 +56,12 @@ struct EnforcementOptions: ParsableArguments {
         }
     }
 
+    enum PodToNodeChoice: String, ExpressibleByArgument, CaseIterable {
+        case exempt, enforce
+
+        var mode: PodToNodeMode { self == .exempt ? .exempt : .enforce }
+    }
+
     /// Parses every CIDR, naming the option and value of each bad one.
     func prefixes(_ values: [String], option: String) throws -> [IPPrefix] {
         try values.map { value in
@@ -51,12 +72,20 @@ struct EnforcementOptions: ParsableArguments {
         }
     }
 
+    /// The kernel rules `run` would install at start with these options: this host's interface addresses are
+    /// node addresses; Node objects, which only the policy sources hold, are not consulted.
     var ruleConfiguration: RuleConfiguration {
         get throws {
-            RuleConfiguration(
-                podCIDRs: try prefixes(podCIDRs, option: "--pod-cidr"),
-                exemptCIDRs: try prefixes(exemptCIDRs, option: "--exempt-cidr"), firstQueue: queueNumber ?? 0,
-                queueCount: UInt16(clamping: workers ?? ConfigurationFile.defaultWorkers), failOpen: !failClosed)
+            let exempt = try prefixes(exemptCIDRs, option: "--exempt-cidr")
+            let plan = NodeAddressPlan(
+                mode: podToNode?.mode ?? .exempt, exemptCIDRs: exempt,
+                configuredNodeAddresses: try prefixes(nodeAddresses, option: "--node-address"),
+                hostAddresses: try HostAddresses.current(), nodes: [], nodeName: DaemonConfiguration.hostName)
+            return RuleConfiguration(
+                podCIDRs: try prefixes(podCIDRs, option: "--pod-cidr"), exemptCIDRs: plan.exemptCIDRs,
+                trustedSourceCIDRs: plan.trustedSourceCIDRs, firstQueue: queueNumber ?? 0,
+                queueCount: UInt16(clamping: workers ?? ConfigurationFile.defaultWorkers), failOpen: !failClosed,
+                remoteClusterCIDRs: try prefixes(remoteClusterCIDRs, option: "--remote-cluster-cidr"))
         }
     }
 }
@@ -109,6 +138,11 @@ struct RunCommand: ParsableCommand {
     @Flag(name: .customLong("no-revoke"), help: "Do not cut established connections that a new policy denies.")
     var noRevoke = false
 
+    @Option(
+        name: .customLong("node-name"),
+        help: "This node's name as in its Node object, whose addresses are this node's own (default: the host name).")
+    var nodeName: String?
+
     func validate() throws {
         if let logLevel, Logger.Level(rawValue: logLevel) == nil {
             throw ValidationError("--log-level: unknown level \"\(logLevel)\"")
@@ -159,7 +193,10 @@ struct RunCommand: ParsableCommand {
             backend: enforcement.backend.flatMap { ConfigurationFile.Backend(rawValue: $0.rawValue) },
             logLevel: logLevel.flatMap { Logger.Level(rawValue: $0) }, logFormat: logFormat.flatMap { LogFormat(rawValue: $0) },
             pollIntervalMilliseconds: pollIntervalMilliseconds, audit: audit ? true : nil, denyLogRate: denyLogRate,
-            revoke: noRevoke ? false : nil)
+            revoke: noRevoke ? false : nil, nodeName: nodeName,
+            nodeAddresses: try enforcement.prefixes(enforcement.nodeAddresses, option: "--node-address"),
+            podToNode: enforcement.podToNode?.mode,
+            remoteClusterCIDRs: try enforcement.prefixes(enforcement.remoteClusterCIDRs, option: "--remote-cluster-cidr"))
         do {
             let path = configurationPath ?? ConfigurationFile.defaultPath
             let file =

@@ -142,7 +142,11 @@ struct RuleInstallerTests {
     @Test
     func nftablesScriptIsValidApartFromTheQueueStatementThisKernelLacks() throws {
         try withNamespace("kr-nft") { namespace, installer in
-            let ruleset = try RuleRenderer().render(Self.configuration, for: .nftables)
+            // With every optional part: trusted peer sources and the remote-cluster NAT chain.
+            var configuration = Self.configuration
+            configuration.trustedSourceCIDRs = [IPPrefix("192.168.10.0/24"), IPPrefix("fd00:11::/64")].compactMap { $0 }
+            configuration.remoteClusterCIDRs = [IPPrefix("10.245.0.0/16"), IPPrefix("fd00:245::/56")].compactMap { $0 }
+            let ruleset = try RuleRenderer().render(configuration, for: .nftables)
             // With the queue statement replaced, the kernel must accept the whole script.
             let script = ruleset.text.split(separator: "\n", omittingEmptySubsequences: false)
                 .map { $0.contains("queue flags") || $0.contains("queue num") ? "\t\tcounter" : String($0) }
