@@ -15,6 +15,9 @@ public struct DatapathConfiguration: Sendable, Hashable {
     public var audit: Bool
     /// How many packets may wait in each queue for a verdict (`NFQA_CFG_QUEUE_MAXLEN`).
     public var maximumQueueLength: UInt32 = 8192
+    /// When set, the workers run under `SCHED_RR` at this priority (1–99), so a queued first packet is decided as
+    /// soon as it arrives instead of waiting for busy normal threads to yield the CPU.
+    public var realTimePriority: Int32? = nil
 
     public init(
         firstQueue: UInt16 = 0, workers: Int, failureMode: FailureMode = .open, flowCacheSize: Int = 16384,
@@ -70,6 +73,21 @@ public final class Datapath: Sendable {
     /// what is still queued for them (or pass it, with the rules' bypass in fail-open mode).
     public func stop() {
         for worker in workers { worker.stop() }
+    }
+
+    /// Applies ``DatapathConfiguration/realTimePriority`` to every started worker; returns one message per worker
+    /// it could not be applied to (the worker then keeps running at normal priority).
+    public func applyRealTimePriority() -> [String] {
+        guard let priority = configuration.realTimePriority else { return [] }
+        var problems: [String] = []
+        for worker in workers {
+            do {
+                try worker.setRealTimePriority(priority)
+            } catch {
+                problems.append("queue \(worker.queue.rawValue): \(error)")
+            }
+        }
+        return problems
     }
 
     /// Every worker's counters.

@@ -48,6 +48,14 @@ final class VerdictWorker: Sendable {
         }
     }
 
+    /// Runs the worker thread under `SCHED_RR` at `priority` (see ``DedicatedThread/setRealTimePriority(_:)``).
+    func setRealTimePriority(_ priority: Int32) throws(SystemError) {
+        guard let started = thread.withLock({ $0 }) else {
+            throw SystemError(call: "pthread_setschedparam", errno: .invalidArgument)
+        }
+        try started.setRealTimePriority(priority)
+    }
+
     /// Asks the worker to stop and waits for it (at most one receive timeout).
     func stop() {
         stopping.store(true, ordering: .relaxed)

@@ -35,6 +35,8 @@ extension ConfigurationFile {
         public var denyLogRate: Double?
         /// `--no-revoke` (false when given, nil otherwise).
         public var revoke: Bool?
+        /// `--worker-priority`.
+        public var workerPriority: Int?
         /// `--node-name`.
         public var nodeName: String?
         /// `--node-address` (nil or empty: not given).
@@ -51,8 +53,9 @@ extension ConfigurationFile {
             metricsAddress: ListenAddress? = nil, backend: Backend? = nil, logLevel: Logger.Level? = nil,
             logFormat: LogFormat? = nil, pollIntervalMilliseconds: Int? = nil, audit: Bool? = nil,
             denyLogRate: Double? = nil, revoke: Bool? = nil, nodeName: String? = nil, nodeAddresses: [IPPrefix]? = nil,
-            podToNode: PodToNodeMode? = nil, remoteClusterCIDRs: [IPPrefix]? = nil
+            podToNode: PodToNodeMode? = nil, remoteClusterCIDRs: [IPPrefix]? = nil, workerPriority: Int? = nil
         ) {
+            self.workerPriority = workerPriority
             self.nodeName = nodeName
             self.nodeAddresses = nodeAddresses
             self.podToNode = podToNode
@@ -135,6 +138,7 @@ extension ConfigurationFile {
             pollInterval: .milliseconds(overrides.pollIntervalMilliseconds ?? pollIntervalMilliseconds ?? 5000),
             audit: overrides.audit ?? audit ?? false, denyLogRate: overrides.denyLogRate ?? denyLogRate ?? 20)
         configuration.revoke = overrides.revoke ?? revoke ?? true
+        configuration.workerPriority = overrides.workerPriority ?? workerPriority ?? 0
         configuration.nodeName = overrides.nodeName ?? nodeName ?? DaemonConfiguration.hostName
         configuration.nodeAddresses = overrides.nodeAddresses.flatMap { $0.isEmpty ? nil : $0 } ?? nodeAddresses ?? []
         configuration.podToNode = overrides.podToNode ?? podToNode ?? .exempt
@@ -201,6 +205,7 @@ extension ConfigurationFile {
             ("--workers", .workers, overrides.workers != nil),
             ("--queue-num", .queueNum, overrides.firstQueue != nil),
             ("--node-name", .nodeName, overrides.nodeName != nil),
+            ("--worker-priority", .workerPriority, overrides.workerPriority != nil),
             ("--node-address", .nodeAddresses, overrides.nodeAddresses.map { !$0.isEmpty } ?? false),
             ("--remote-cluster-cidr", .remoteClusterCIDRs, overrides.remoteClusterCIDRs.map { !$0.isEmpty } ?? false),
         ]

@@ -25,6 +25,8 @@ public struct ConfigurationFile: Sendable, Hashable {
         case exemptCIDRs
         /// Worker threads, one queue each (`--workers`).
         case workers
+        /// 0, or the `SCHED_RR` priority of the workers (`--worker-priority`).
+        case workerPriority
         /// The first NFQUEUE number (`--queue-num`).
         case queueNum
         /// `open` or `closed` (`--fail-closed`).
@@ -97,6 +99,8 @@ public struct ConfigurationFile: Sendable, Hashable {
     public var exemptCIDRs: [IPPrefix]?
     /// `workers`.
     public var workers: Int?
+    /// `workerPriority`.
+    public var workerPriority: Int?
     /// `queueNum`.
     public var firstQueue: UInt16?
     /// `failureMode`.

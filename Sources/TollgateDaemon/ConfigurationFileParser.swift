@@ -91,6 +91,8 @@ struct ConfigurationFileParser {
             file.nodeName = text
         case .workers:
             file.workers = integer(key, node, in: 1...64)
+        case .workerPriority:
+            file.workerPriority = integer(key, node, in: 0...99)
         case .queueNum:
             file.firstQueue = integer(key, node, in: 0...Int(UInt16.max)).map { UInt16($0) }
         case .pollIntervalMs:

@@ -16,7 +16,7 @@ extension Daemon {
             backend: snapshot.backend?.rawValue, backendReason: snapshot.backendReason,
             rulesInstalled: snapshot.rulesInstalled, failureMode: configuration.failureMode.rawValue,
             audit: configuration.audit,
-            queues: datapath.queues, workers: configuration.workers,
+            queues: datapath.queues, workers: configuration.workers, workerScheduling: snapshot.workerScheduling,
             podCIDRs: configuration.podCIDRs.map(\.description), exemptCIDRs: configuration.exemptCIDRs.map(\.description),
             nodes: .init(
                 nodeName: configuration.nodeName, podToNode: configuration.podToNode.rawValue,

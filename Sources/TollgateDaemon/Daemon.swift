@@ -42,12 +42,11 @@ public final class Daemon: Sendable {
         notifier = try? SystemdNotifier()
         revocation = RevocationRunner(enabled: configuration.revoke, logger: logger)
         watchStatus.withLock { $0.mode = configuration.pollInterval > .zero ? "inotify+poll" : "inotify" }
-        datapath = Datapath(
-            configuration: DatapathConfiguration(
-                firstQueue: configuration.firstQueue, workers: configuration.workers,
-                failureMode: configuration.failureMode, flowCacheSize: configuration.flowCacheSize,
-                audit: configuration.audit),
-            publisher: publisher)
+        var datapathConfiguration = DatapathConfiguration(
+            firstQueue: configuration.firstQueue, workers: configuration.workers, failureMode: configuration.failureMode,
+            flowCacheSize: configuration.flowCacheSize, audit: configuration.audit)
+        datapathConfiguration.realTimePriority = configuration.workerPriority > 0 ? Int32(configuration.workerPriority) : nil
+        datapath = Datapath(configuration: datapathConfiguration, publisher: publisher)
     }
 
     /// Runs until SIGTERM or SIGINT. SIGHUP rereads the policy directory. Signals must already be blocked in the
@@ -78,6 +77,15 @@ public final class Daemon: Sendable {
             try datapath.start()
         } catch {
             throw DaemonError(.queueUnavailable, "\(error)")
+        }
+        let refused = datapath.applyRealTimePriority()
+        for problem in refused {
+            logger.warning("cannot run the worker under SCHED_RR; it keeps normal scheduling: \(problem)")
+        }
+        state.withLock {
+            $0.workerScheduling =
+                configuration.workerPriority == 0
+                ? "normal" : refused.isEmpty ? "SCHED_RR \(configuration.workerPriority)" : "normal (SCHED_RR refused)"
         }
         let server: HTTPServer
         do {

@@ -36,6 +36,8 @@ public struct DaemonConfiguration: Sendable, Hashable {
     public var podToNode: PodToNodeMode
     /// Pod and service ranges of other clusters, reached from local pods without source NAT.
     public var remoteClusterCIDRs: [IPPrefix]
+    /// 0: the workers run under normal scheduling; 1–99: under `SCHED_RR` at that priority.
+    public var workerPriority: Int = 0
 
     public init(
         policyDirectory: String, podCIDRs: [IPPrefix], exemptCIDRs: [IPPrefix] = [], workers: Int, firstQueue: UInt16 = 0,
@@ -128,6 +130,9 @@ public struct DaemonConfiguration: Sendable, Hashable {
                 result.append(
                     "--remote-cluster-cidr: \(remote) overlaps the local pod CIDR \(pod); a remote cluster's range must be its own")
             }
+        }
+        if !(0...99).contains(workerPriority) {
+            result.append("--worker-priority: must be 0 (normal scheduling) or 1 to 99 (SCHED_RR), got \(workerPriority)")
         }
         if let problem = Self.nodeNameProblem(nodeName) { result.append("--node-name: \(problem), got \"\(nodeName)\"") }
         return result

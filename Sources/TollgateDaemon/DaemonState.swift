@@ -28,6 +28,8 @@ struct DaemonState: Sendable {
     /// Reinstallations of the kernel rules after the node addresses changed, and how many failed.
     var ruleUpdates: UInt64 = 0
     var ruleUpdateFailures: UInt64 = 0
+    /// How the workers are scheduled: `normal`, `SCHED_RR <priority>`, or normal because the kernel refused.
+    var workerScheduling = "normal"
 }
 
 /// The JSON of `/status`.
@@ -88,6 +90,7 @@ struct StatusReport: Codable {
     var audit: Bool
     var queues: [UInt16]
     var workers: Int
+    var workerScheduling: String
     var podCIDRs: [String]
     var exemptCIDRs: [String]
     var nodes: Nodes

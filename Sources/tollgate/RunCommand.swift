@@ -139,6 +139,11 @@ struct RunCommand: ParsableCommand {
     var noRevoke = false
 
     @Option(
+        name: .customLong("worker-priority"),
+        help: "0: normal scheduling (default); 1-99: run the workers under SCHED_RR at that priority, so queued packets are decided at once on a busy machine.")
+    var workerPriority: Int?
+
+    @Option(
         name: .customLong("node-name"),
         help: "This node's name as in its Node object, whose addresses are this node's own (default: the host name).")
     var nodeName: String?
@@ -157,6 +162,9 @@ struct RunCommand: ParsableCommand {
             throw ValidationError("--log-format: unknown format \"\(logFormat)\"; expected text or json")
         }
         if let denyLogRate, denyLogRate < 0 { throw ValidationError("--deny-log-rate: must not be negative") }
+        if let workerPriority, !(0...99).contains(workerPriority) {
+            throw ValidationError("--worker-priority: must be 0 (normal scheduling) or 1 to 99 (SCHED_RR), got \(workerPriority)")
+        }
     }
 
     func run() throws {
@@ -196,7 +204,8 @@ struct RunCommand: ParsableCommand {
             revoke: noRevoke ? false : nil, nodeName: nodeName,
             nodeAddresses: try enforcement.prefixes(enforcement.nodeAddresses, option: "--node-address"),
             podToNode: enforcement.podToNode?.mode,
-            remoteClusterCIDRs: try enforcement.prefixes(enforcement.remoteClusterCIDRs, option: "--remote-cluster-cidr"))
+            remoteClusterCIDRs: try enforcement.prefixes(enforcement.remoteClusterCIDRs, option: "--remote-cluster-cidr"),
+            workerPriority: workerPriority)
         do {
             let path = configurationPath ?? ConfigurationFile.defaultPath
             let file =

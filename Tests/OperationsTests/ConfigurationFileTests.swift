@@ -46,6 +46,7 @@ struct ConfigurationFileTests {
             exemptCIDRs:
               - 192.168.1.0/24
             workers: 3
+            workerPriority: 20
             queueNum: 100
             failureMode: closed
             metricsAddr: "[::1]:9999"
@@ -68,6 +69,7 @@ struct ConfigurationFileTests {
         expected.podCIDRs = [try #require(IPPrefix("10.244.0.0/16")), try #require(IPPrefix("fd00:244::/48"))]
         expected.exemptCIDRs = [try #require(IPPrefix("192.168.1.0/24"))]
         expected.workers = 3
+        expected.workerPriority = 20
         expected.firstQueue = 100
         expected.failureMode = .closed
         expected.metricsAddress = try ListenAddress(parsing: "[::1]:9999")
@@ -85,9 +87,10 @@ struct ConfigurationFileTests {
         expected.denyLogRate = 2.5
         expected.revoke = false
         expected.lines = [
-            .policyDir: 1, .podCIDRs: 2, .exemptCIDRs: 3, .workers: 5, .queueNum: 6, .failureMode: 7, .metricsAddr: 8,
-            .backend: 9, .logLevel: 10, .logFormat: 11, .pollIntervalMs: 12, .remoteClusterCIDRs: 13, .podToNode: 14,
-            .nodeName: 15, .nodeAddresses: 16, .kubeconfig: 17, .inCluster: 18, .audit: 19, .denyLogRate: 20, .revoke: 21,
+            .policyDir: 1, .podCIDRs: 2, .exemptCIDRs: 3, .workers: 5, .workerPriority: 6, .queueNum: 7, .failureMode: 8,
+            .metricsAddr: 9, .backend: 10, .logLevel: 11, .logFormat: 12, .pollIntervalMs: 13, .remoteClusterCIDRs: 14,
+            .podToNode: 15, .nodeName: 16, .nodeAddresses: 17, .kubeconfig: 18, .inCluster: 19, .audit: 20,
+            .denyLogRate: 21, .revoke: 22,
         ]
         #expect(try ConfigurationFile(yaml: yaml, path: "c.yaml") == expected)
     }
@@ -99,7 +102,7 @@ struct ConfigurationFileTests {
             [
                 Problem(
                     line: 2, key: "policyDirectory",
-                    message: "unknown key (known keys: policyDir, podCIDRs, exemptCIDRs, workers, queueNum, failureMode, "
+                    message: "unknown key (known keys: policyDir, podCIDRs, exemptCIDRs, workers, workerPriority, queueNum, failureMode, "
                         + "metricsAddr, backend, logLevel, logFormat, pollIntervalMs, audit, denyLogRate, revoke, nodeName, nodeAddresses, "
                         + "podToNode, remoteClusterCIDRs, kubeconfig, inCluster)")
             ]
@@ -135,7 +138,7 @@ struct ConfigurationFileTests {
         ),
         (
             "out of range and bad choices",
-            "workers: 65\nqueueNum: 65536\npollIntervalMs: 5\nfailureMode: maybe\nbackend: ebpf\nlogFormat: xml\npodToNode: allow\n",
+            "workers: 65\nqueueNum: 65536\npollIntervalMs: 5\nfailureMode: maybe\nbackend: ebpf\nlogFormat: xml\npodToNode: allow\nworkerPriority: 100\n",
             [
                 Problem(line: 1, key: "workers", message: "must be from 1 to 64", value: "65"),
                 Problem(line: 2, key: "queueNum", message: "must be from 0 to 65535", value: "65536"),
@@ -144,6 +147,7 @@ struct ConfigurationFileTests {
                 Problem(line: 5, key: "backend", message: "expected one of auto, iptables, nftables", value: "ebpf"),
                 Problem(line: 6, key: "logFormat", message: "expected one of text, json", value: "xml"),
                 Problem(line: 7, key: "podToNode", message: "expected one of exempt, enforce", value: "allow"),
+                Problem(line: 8, key: "workerPriority", message: "must be from 0 to 99", value: "100"),
             ]
         ),
         (
@@ -335,7 +339,7 @@ struct ConfigurationFileTests {
             #expect(
                 result.standardError == """
                     \(path):2: workers: expected an integer from 1 to 64, got a string: "many"
-                    \(path):3: bogus: unknown key (known keys: policyDir, podCIDRs, exemptCIDRs, workers, queueNum, \
+                    \(path):3: bogus: unknown key (known keys: policyDir, podCIDRs, exemptCIDRs, workers, workerPriority, queueNum, \
                     failureMode, metricsAddr, backend, logLevel, logFormat, pollIntervalMs, audit, denyLogRate, revoke, \
                     nodeName, nodeAddresses, podToNode, remoteClusterCIDRs, kubeconfig, inCluster)
 
