@@ -17,71 +17,52 @@ struct MultiNodeScenarioTests {
         var testDescription: String { arguments.joined(separator: " ") }
     }
 
-    static let before = "allowed"
+    /// Connections that `scripts/scenario` shows working before Tollgate starts, then `outcomes` with Tollgate.
+    static func table(before: [String], _ outcomes: [String: String]) -> [String: String] {
+        outcomes.merging(before.map { ("\($0)-before-tollgate", "allowed") }) { first, _ in first }
+    }
+
+    static let nodePortBefore = [
+        "x-via-nodeport", "y-via-nodeport", "other-to-web-across-nodes", "other-2-to-web-same-node",
+    ]
+    /// A NodePort on node 1 to a backend on node 2: node 1 judges it on client X's address before it masquerades;
+    /// node 2 trusts node 1's bridge address and does not judge it again.
+    static let nodePort: [String: String] = [
+        "x-via-nodeport": "allowed", "y-via-nodeport": "denied", "client-to-web-across-nodes": "allowed",
+        "other-to-web-across-nodes": "denied", "ops-to-web-by-ipblock": "allowed", "other-2-to-web-same-node": "denied",
+    ]
+    static let clustersBefore = ["a-to-remote-server", "b-to-remote-server"]
+    static let servicesBefore = ["other-to-clusterip", "y-via-nodeport"]
+    /// The same with and without masquerade-all: Tollgate judges before nat POSTROUTING.
+    static let services: [String: String] = [
+        "client-to-clusterip": "allowed", "other-to-clusterip": "denied", "x-via-nodeport": "allowed",
+        "y-via-nodeport": "denied",
+    ]
+    static let podToNodeBefore = ["node-probe-to-pod", "pod-to-node-agent"]
 
     static let cases: [Case] = [
-        // A NodePort on node 1 to a backend on node 2: node 1 judges it on client X's address before it
-        // masquerades; node 2 trusts node 1's bridge address and does not judge it again.
-        Case(
-            arguments: ["nodeport"],
-            expected: [
-                "x-via-nodeport-before-tollgate": before, "y-via-nodeport-before-tollgate": before,
-                "other-to-web-across-nodes-before-tollgate": before, "other-2-to-web-same-node-before-tollgate": before,
-                "x-via-nodeport": "allowed", "y-via-nodeport": "denied", "client-to-web-across-nodes": "allowed",
-                "other-to-web-across-nodes": "denied", "ops-to-web-by-ipblock": "allowed",
-                "other-2-to-web-same-node": "denied",
-            ]),
+        Case(arguments: ["nodeport"], expected: table(before: nodePortBefore, nodePort)),
         // Enforcement on the destination node only sees node 1's masquerade address: X, which the ipBlock allows,
         // is denied. The wrong answer, shown.
         Case(
             arguments: ["nodeport", "--destination-only"],
-            expected: [
-                "x-via-nodeport-before-tollgate": before, "y-via-nodeport-before-tollgate": before,
-                "other-to-web-across-nodes-before-tollgate": before, "other-2-to-web-same-node-before-tollgate": before,
-                "x-via-nodeport": "denied", "y-via-nodeport": "denied", "client-to-web-across-nodes": "allowed",
-                "other-to-web-across-nodes": "denied", "ops-to-web-by-ipblock": "allowed",
-                "other-2-to-web-same-node": "denied",
-            ]),
+            expected: table(before: nodePortBefore, nodePort.merging(["x-via-nodeport": "denied"]) { $1 })),
         // Pod A keeps its address towards the other cluster, whose ipBlock names it.
         Case(
             arguments: ["clusters"],
-            expected: [
-                "a-to-remote-server-before-tollgate": before, "b-to-remote-server-before-tollgate": before,
-                "a-to-remote-server": "allowed", "b-to-remote-server": "denied",
-            ]),
+            expected: table(before: clustersBefore, ["a-to-remote-server": "allowed", "b-to-remote-server": "denied"])),
         // Without --remote-cluster-cidr both pods are masqueraded to the node: the policy cannot tell them apart.
         Case(
             arguments: ["clusters", "--no-remote-cidr"],
-            expected: [
-                "a-to-remote-server-before-tollgate": before, "b-to-remote-server-before-tollgate": before,
-                "a-to-remote-server": "denied", "b-to-remote-server": "denied",
-            ]),
-        Case(
-            arguments: ["services"],
-            expected: [
-                "other-to-clusterip-before-tollgate": before, "y-via-nodeport-before-tollgate": before,
-                "client-to-clusterip": "allowed", "other-to-clusterip": "denied", "x-via-nodeport": "allowed",
-                "y-via-nodeport": "denied",
-            ]),
-        Case(
-            arguments: ["services", "--masquerade-all"],
-            expected: [
-                "other-to-clusterip-before-tollgate": before, "y-via-nodeport-before-tollgate": before,
-                "client-to-clusterip": "allowed", "other-to-clusterip": "denied", "x-via-nodeport": "allowed",
-                "y-via-nodeport": "denied",
-            ]),
+            expected: table(before: clustersBefore, ["a-to-remote-server": "denied", "b-to-remote-server": "denied"])),
+        Case(arguments: ["services"], expected: table(before: servicesBefore, services)),
+        Case(arguments: ["services", "--masquerade-all"], expected: table(before: servicesBefore, services)),
         Case(
             arguments: ["pod-to-node"],
-            expected: [
-                "node-probe-to-pod-before-tollgate": before, "pod-to-node-agent-before-tollgate": before,
-                "node-probe-to-pod": "allowed", "pod-to-node-agent": "allowed",
-            ]),
+            expected: table(before: podToNodeBefore, ["node-probe-to-pod": "allowed", "pod-to-node-agent": "allowed"])),
         Case(
             arguments: ["pod-to-node", "--enforce"],
-            expected: [
-                "node-probe-to-pod-before-tollgate": before, "pod-to-node-agent-before-tollgate": before,
-                "node-probe-to-pod": "denied", "pod-to-node-agent": "denied",
-            ]),
+            expected: table(before: podToNodeBefore, ["node-probe-to-pod": "denied", "pod-to-node-agent": "denied"])),
     ]
 
     /// `scripts/scenario`, found from this file's path.
