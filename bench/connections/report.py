@@ -202,6 +202,8 @@ def table(arguments):
     with open(arguments.meta) as handle:
         meta = json.load(handle)
     cases = [("none", "no queue"), ("floor", "C floor reader"), ("tollgate", "Tollgate, 10k policies")]
+    if any(name == "tollgate-rt" for name, _ in records):
+        cases.append(("tollgate-rt", "Tollgate, SCHED_RR"))
     rounds = sorted({r["round"] for rs in records.values() for r in rs})
 
     def value(record, key):
@@ -241,6 +243,14 @@ def table(arguments):
         "udp_decided_ratio_vs_floor": paired("tollgate", "floor", "udp", "decided_per_sec", ratio),
         "udp_decided_ratio_vs_no_queue": paired("tollgate", "none", "udp", "decided_per_sec", ratio),
     }
+    if len(cases) > 3:
+        comparisons.update({
+            "rt_conn_ratio_vs_floor": paired("tollgate-rt", "floor", "tcp", "conn_per_sec", ratio),
+            "rt_conn_ratio_vs_no_queue": paired("tollgate-rt", "none", "tcp", "conn_per_sec", ratio),
+            "rt_conn_ratio_vs_tollgate": paired("tollgate-rt", "tollgate", "tcp", "conn_per_sec", ratio),
+            "rt_added_p50_us": paired("tollgate-rt", "none", "tcp", "p50_us", difference),
+            "rt_added_p50_us_paced": paired("tollgate-rt", "none", "paced", "p50_us", difference),
+        })
     summary = {key: value for key, (value, _) in comparisons.items()}
     summary["per_round"] = {key: values for key, (_, values) in comparisons.items()}
     summary["targets"] = {
@@ -306,6 +316,13 @@ def table(arguments):
           f"({verdict(targets['added_p50_paced_le_30us'])})" + rounds_text("added_p50_us_paced", 1))
     print(f"C reader p50 - no-queue p50: saturated {fmt(summary['floor_added_p50_us'], 1)} us, paced "
           f"{fmt(summary['floor_added_p50_us_paced'], 1)} us")
+    if len(cases) > 3:
+        print(f"Tollgate SCHED_RR / C reader, conn/s: {fmt(summary['rt_conn_ratio_vs_floor'], 2)}x; / no queue: "
+              f"{fmt(summary['rt_conn_ratio_vs_no_queue'], 2)}x; / Tollgate: {fmt(summary['rt_conn_ratio_vs_tollgate'], 2)}x"
+              + rounds_text("rt_conn_ratio_vs_no_queue", 2))
+        print(f"Tollgate SCHED_RR p50 - no-queue p50: saturated {fmt(summary['rt_added_p50_us'], 1)} us"
+              + rounds_text("rt_added_p50_us", 1) + f", paced {fmt(summary['rt_added_p50_us_paced'], 1)} us"
+              + rounds_text("rt_added_p50_us_paced", 1))
     print(f"Tollgate / C reader, UDP first packets decided/s: {fmt(summary['udp_decided_ratio_vs_floor'], 2)}x; "
           f"Tollgate / no queue: {fmt(summary['udp_decided_ratio_vs_no_queue'], 2)}x")
     print()
