@@ -60,7 +60,8 @@ let package = Package(
         .target(
             name: "TollgateDaemon",
             dependencies: [
-                "Datapath", "KernelRules", "VerdictEngine", "PolicyModel", "LinuxSupport", "ConntrackRevocation", "Yams",
+                "Datapath", "KernelRules", "KernelAllowCache", "VerdictEngine", "PolicyModel", "LinuxSupport",
+                "ConntrackRevocation", "Yams",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

@@ -158,13 +158,13 @@ public struct AllowSetMessages: ~Copyable {
     }
 
     private mutating func appendName(_ name: AllowSetName) {
-        appendHeader(Self.attributeSetName, payloadLength: name.utf8.count + 1)
-        for byte in name.utf8 {
-            storage[count] = byte
-            count += 1
+        appendHeader(Self.attributeSetName, payloadLength: name.count + 1)
+        name.withBytes { bytes in
+            for byte in bytes {
+                storage[count] = byte
+                count += 1
+            }
         }
-        storage[count] = 0
-        count += 1
         pad()
     }
 
@@ -196,17 +196,39 @@ public struct AllowSetMessages: ~Copyable {
     }
 }
 
-/// The name of an allow set: at most 31 bytes (`IPSET_MAXNAMELEN` with its terminating zero).
+/// The name of an allow set: at most 31 bytes (`IPSET_MAXNAMELEN` with its terminating zero), stored inline so that
+/// writing it into a message on the packet path touches no reference count.
 public struct AllowSetName: Hashable, Sendable, CustomStringConvertible {
-    /// The name.
-    public let text: String
-    var utf8: String.UTF8View { text.utf8 }
+    private var storage: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+    /// The name's length in bytes.
+    public let count: Int
 
-    /// A name; nil when it is empty or longer than 31 bytes.
+    /// A name; nil when it is empty, longer than 31 bytes, or holds a zero byte.
     public init?(_ text: String) {
-        guard !text.isEmpty, text.utf8.count <= 31 else { return nil }
-        self.text = text
+        let bytes = Array(text.utf8)
+        guard !bytes.isEmpty, bytes.count <= 31, !bytes.contains(0) else { return nil }
+        count = bytes.count
+        withUnsafeMutableBytes(of: &storage) { raw in
+            for (index, byte) in bytes.enumerated() { raw[index] = byte }
+        }
     }
+
+    /// The name's bytes followed by its terminating zero.
+    @inline(__always)
+    func withBytes<Result>(_ body: (UnsafeRawBufferPointer) -> Result) -> Result {
+        withUnsafeBytes(of: storage) { body(UnsafeRawBufferPointer(rebasing: $0[0...count])) }
+    }
+
+    public static func == (lhs: AllowSetName, rhs: AllowSetName) -> Bool {
+        lhs.count == rhs.count && lhs.storage == rhs.storage
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        withBytes { hasher.combine(bytes: $0) }
+    }
+
+    /// The name as text.
+    public var text: String { withBytes { String(decoding: $0.dropLast(), as: UTF8.self) } }
 
     public var description: String { text }
 }

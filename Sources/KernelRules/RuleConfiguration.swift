@@ -23,6 +23,10 @@ public struct RuleConfiguration: Sendable, Hashable {
     /// Destinations in other clusters that local pods reach without source NAT: traffic from a pod CIDR to one
     /// of these prefixes skips the host's masquerade rules. Empty: Tollgate installs no NAT rules.
     public var remoteClusterCIDRs: [IPPrefix]
+    /// Consult the kernel allow cache (`RuleRenderer.allowSetNames`) before queueing: a new connection whose
+    /// (source, protocol, destination port, destination) Tollgate allowed under the snapshot in force is not
+    /// queued again. iptables back end only.
+    public var allowSets: Bool = false
 
     /// Creates a configuration.
     public init(

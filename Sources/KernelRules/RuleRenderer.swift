@@ -65,6 +65,13 @@ public struct RuleRenderer: Sendable {
             comment: "tollgate: no masquerade towards remote clusters"),
     ]
 
+    /// The kernel allow cache's ip sets, one per family (`hash:ip,port,ip`: source, protocol:port, destination).
+    public static let allowSetNames: [(family: AddressFamily, name: String)] = [
+        (.ipv4, "tollgate-allow-v4"), (.ipv6, "tollgate-allow-v6"),
+    ]
+    /// How long an element of the allow sets lives unless added again, in seconds; every snapshot flushes them.
+    public static let allowSetTimeoutSeconds: UInt32 = 60
+
     /// Every (table, chain) Tollgate creates in iptables; cleanup removes all of them.
     public static let allChains: [(table: String, chain: String)] = [
         ("mangle", policyChain), ("mangle", queueChain), ("nat", natChain),
@@ -88,6 +95,9 @@ public struct RuleRenderer: Sendable {
                 ipv4: renderIPTables(configuration, family: .ipv4),
                 ipv6: renderIPTables(configuration, family: .ipv6))
         case .nftables:
+            if configuration.allowSets {
+                throw .invalidConfiguration("the kernel allow cache needs the iptables back end (ip sets)")
+            }
             return .nftables(script: renderNFT(configuration))
         }
     }
@@ -134,6 +144,16 @@ public struct RuleRenderer: Sendable {
         for prefix in trusted {
             rules.append(Self.joined(policy, Self.match("-s", prefix), "-j RETURN"))
         }
+        var allowSet: IPSetDefinition? = nil
+        if configuration.allowSets, let name = Self.allowSetNames.first(where: { $0.family == family })?.name {
+            rules.append("\(policy) -m set --match-set \(name) src,dst,dst -j RETURN")
+            allowSet = IPSetDefinition(
+                name: name,
+                createArguments: [
+                    "hash:ip,port,ip", "family", family == .ipv4 ? "inet" : "inet6", "timeout",
+                    "\(Self.allowSetTimeoutSeconds)", "maxelem", "262144",
+                ])
+        }
         for prefix in pods {
             rules.append(Self.joined(policy, Self.match("-s", prefix), "-j \(Self.queueChain)"))
             rules.append(Self.joined(policy, Self.match("-d", prefix), "-j \(Self.queueChain)"))
@@ -161,7 +181,7 @@ public struct RuleRenderer: Sendable {
             mangle += nat
             jumps.append(Self.allJumps[2])
         }
-        return IPTablesRuleset(restoreInput: mangle.joined(separator: "\n") + "\n", jumps: jumps)
+        return IPTablesRuleset(restoreInput: mangle.joined(separator: "\n") + "\n", jumps: jumps, allowSet: allowSet)
     }
 
     /// `-s 10.0.0.0/8`; a /0 prefix matches everything and is rendered as no match, as `iptables-save` does.

@@ -34,6 +34,12 @@ extension ConfigurationFile {
         # still keeps 5 % of each second for other threads). Needs CAP_SYS_NICE; falls back to normal with a warning.
         workerPriority: 0
 
+        # Keep every allowed flow (source, protocol, destination port, destination) in kernel ip sets, so that
+        # later connections of the same flow skip the queue until the next policy snapshot empties the sets.
+        # Fewer packets reach userspace; the verdict metrics then count only the first connection of each flow.
+        # Needs the iptables back end and the ipset tool.
+        kernelAllowCache: false
+
         # The first NFQUEUE queue number; the workers use queueNum ... queueNum + workers - 1.
         queueNum: 0
 
@@ -105,6 +111,7 @@ extension ConfigurationFile {
         file.exemptCIDRs = []
         file.firstQueue = 0
         file.workerPriority = 0
+        file.kernelAllowCache = false
         file.failureMode = .open
         file.metricsAddress = try? ListenAddress(parsing: "127.0.0.1:9470")
         file.backend = .auto

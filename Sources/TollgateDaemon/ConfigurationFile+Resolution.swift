@@ -37,6 +37,8 @@ extension ConfigurationFile {
         public var revoke: Bool?
         /// `--worker-priority`.
         public var workerPriority: Int?
+        /// `--kernel-allow-cache` (true when given, nil otherwise).
+        public var kernelAllowCache: Bool?
         /// `--node-name`.
         public var nodeName: String?
         /// `--node-address` (nil or empty: not given).
@@ -53,8 +55,10 @@ extension ConfigurationFile {
             metricsAddress: ListenAddress? = nil, backend: Backend? = nil, logLevel: Logger.Level? = nil,
             logFormat: LogFormat? = nil, pollIntervalMilliseconds: Int? = nil, audit: Bool? = nil,
             denyLogRate: Double? = nil, revoke: Bool? = nil, nodeName: String? = nil, nodeAddresses: [IPPrefix]? = nil,
-            podToNode: PodToNodeMode? = nil, remoteClusterCIDRs: [IPPrefix]? = nil, workerPriority: Int? = nil
+            podToNode: PodToNodeMode? = nil, remoteClusterCIDRs: [IPPrefix]? = nil, workerPriority: Int? = nil,
+            kernelAllowCache: Bool? = nil
         ) {
+            self.kernelAllowCache = kernelAllowCache
             self.workerPriority = workerPriority
             self.nodeName = nodeName
             self.nodeAddresses = nodeAddresses
@@ -139,6 +143,7 @@ extension ConfigurationFile {
             audit: overrides.audit ?? audit ?? false, denyLogRate: overrides.denyLogRate ?? denyLogRate ?? 20)
         configuration.revoke = overrides.revoke ?? revoke ?? true
         configuration.workerPriority = overrides.workerPriority ?? workerPriority ?? 0
+        configuration.kernelAllowCache = overrides.kernelAllowCache ?? kernelAllowCache ?? false
         configuration.nodeName = overrides.nodeName ?? nodeName ?? DaemonConfiguration.hostName
         configuration.nodeAddresses = overrides.nodeAddresses.flatMap { $0.isEmpty ? nil : $0 } ?? nodeAddresses ?? []
         configuration.podToNode = overrides.podToNode ?? podToNode ?? .exempt

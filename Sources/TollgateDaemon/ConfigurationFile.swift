@@ -27,6 +27,8 @@ public struct ConfigurationFile: Sendable, Hashable {
         case workers
         /// 0, or the `SCHED_RR` priority of the workers (`--worker-priority`).
         case workerPriority
+        /// Keep allowed flows in kernel ip sets so repeats skip the queue (`--kernel-allow-cache`).
+        case kernelAllowCache
         /// The first NFQUEUE number (`--queue-num`).
         case queueNum
         /// `open` or `closed` (`--fail-closed`).
@@ -101,6 +103,8 @@ public struct ConfigurationFile: Sendable, Hashable {
     public var workers: Int?
     /// `workerPriority`.
     public var workerPriority: Int?
+    /// `kernelAllowCache`.
+    public var kernelAllowCache: Bool?
     /// `queueNum`.
     public var firstQueue: UInt16?
     /// `failureMode`.

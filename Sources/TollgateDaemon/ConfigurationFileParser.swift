@@ -93,6 +93,8 @@ struct ConfigurationFileParser {
             file.workers = integer(key, node, in: 1...64)
         case .workerPriority:
             file.workerPriority = integer(key, node, in: 0...99)
+        case .kernelAllowCache:
+            file.kernelAllowCache = boolean(key, node)
         case .queueNum:
             file.firstQueue = integer(key, node, in: 0...Int(UInt16.max)).map { UInt16($0) }
         case .pollIntervalMs:

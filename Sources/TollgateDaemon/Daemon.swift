@@ -2,6 +2,7 @@ import ConntrackRevocation
 import Datapath
 import Dispatch
 import Foundation
+import KernelAllowCache
 import KernelRules
 import LinuxSupport
 import Logging
@@ -33,6 +34,10 @@ public final class Daemon: Sendable {
     private let termination = DispatchSemaphore(value: 0)
     /// systemd's notification socket (`Type=notify`); a no-op when not run by systemd.
     private let notifier: SystemdNotifier?
+    /// The kernel rules back end, detected (or forced) once at start, and why.
+    let backendChoice: (backend: RuleBackend, reason: String)
+    /// Whether the kernel allow cache is on: asked for, and the back end supports it.
+    let allowCacheActive: Bool
 
     public init(configuration: DaemonConfiguration, logger: Logger, installer: RuleInstaller = RuleInstaller()) {
         self.configuration = configuration
@@ -42,10 +47,18 @@ public final class Daemon: Sendable {
         notifier = try? SystemdNotifier()
         revocation = RevocationRunner(enabled: configuration.revoke, logger: logger)
         watchStatus.withLock { $0.mode = configuration.pollInterval > .zero ? "inotify+poll" : "inotify" }
+        backendChoice = installer.detectBackend(forcing: configuration.backend)
+        allowCacheActive = configuration.kernelAllowCache && backendChoice.backend == .iptables
         var datapathConfiguration = DatapathConfiguration(
             firstQueue: configuration.firstQueue, workers: configuration.workers, failureMode: configuration.failureMode,
             flowCacheSize: configuration.flowCacheSize, audit: configuration.audit)
         datapathConfiguration.realTimePriority = configuration.workerPriority > 0 ? Int32(configuration.workerPriority) : nil
+        if allowCacheActive, let v4 = AllowSetName(RuleRenderer.allowSetNames[0].name),
+            let v6 = AllowSetName(RuleRenderer.allowSetNames[1].name)
+        {
+            datapathConfiguration.allowSets = AllowSetConfiguration(
+                ipv4: v4, ipv6: v6, timeoutSeconds: RuleRenderer.allowSetTimeoutSeconds)
+        }
         datapath = Datapath(configuration: datapathConfiguration, publisher: publisher)
     }
 
@@ -96,10 +109,16 @@ public final class Daemon: Sendable {
             datapath.stop()
             throw DaemonError(.endpointUnavailable, "\(error)")
         }
-        let (backend, reason) = installer.detectBackend(forcing: configuration.backend)
+        let (backend, reason) = backendChoice
         logger.info("kernel rules back end: \(backend)", metadata: ["reason": "\(reason)"])
+        if configuration.kernelAllowCache && !allowCacheActive {
+            logger.warning("the kernel allow cache needs the iptables back end (ip sets); running without it")
+        }
         do {
-            _ = try installer.install(configuration.ruleConfiguration(nodes: nodePlan()), backend: backend)
+            _ = try installer.install(
+                configuration.ruleConfiguration(nodes: nodePlan(), allowSets: allowCacheActive), backend: backend)
+            // Elements an earlier run left in existing sets were decided under its snapshots.
+            flushAllowSets()
         } catch {
             server.stop()
             datapath.stop()
@@ -338,6 +357,8 @@ public final class Daemon: Sendable {
         let clusterState = ClusterState(objects: outcome.objects)
         let snapshot = PolicyCompiler.compile(clusterState, generation: current + 1)
         publisher.publish(snapshot)
+        // After the publication's grace period: nothing the previous snapshot allowed stays cached in the kernel.
+        flushAllowSets()
         for diagnostic in snapshot.diagnostics { logger.warning("\(diagnostic)") }
         let plan = updateNodeAddresses(nodes: clusterState.nodes)
         defer {
@@ -374,6 +395,20 @@ public final class Daemon: Sendable {
                 "reload-ms": "\(Self.milliseconds(ContinuousClock.now - reloadStarted))",
                 "compile-ms": "\(String(format: "%.2f", Double(statistics.compileDuration.components.attoseconds) / 1e15))",
             ])
+    }
+
+    /// Empties the kernel allow cache (when on). A set that does not exist yet (before the first install) is not
+    /// an error; any other failure is logged and counted, and the sets' timeout bounds what stays.
+    func flushAllowSets() {
+        guard allowCacheActive else { return }
+        do {
+            try datapath.flushAllowSets()
+            state.withLock { $0.allowSetFlushes += 1 }
+        } catch {
+            if error.errno.rawValue == ENOENT && !state.withLock({ $0.rulesInstalled }) { return }
+            state.withLock { $0.allowSetFlushFailures += 1 }
+            logger.error("flushing the kernel allow cache failed: \(error)")
+        }
     }
 
     /// How often this host's interface addresses are read again (an address added to a bridge, say), besides at
@@ -417,7 +452,7 @@ public final class Daemon: Sendable {
             ])
         guard let backend else { return plan }
         do {
-            try installer.install(configuration.ruleConfiguration(nodes: plan), backend: backend)
+            try installer.install(configuration.ruleConfiguration(nodes: plan, allowSets: allowCacheActive), backend: backend)
             state.withLock { $0.ruleUpdates += 1 }
             logger.notice("kernel rules updated for the new node addresses")
         } catch {

@@ -38,6 +38,9 @@ public struct DaemonConfiguration: Sendable, Hashable {
     public var remoteClusterCIDRs: [IPPrefix]
     /// 0: the workers run under normal scheduling; 1–99: under `SCHED_RR` at that priority.
     public var workerPriority: Int = 0
+    /// Keep allowed flows in kernel ip sets so that later connections with the same (source, protocol,
+    /// destination port, destination) skip the queue until the next snapshot (iptables back end only).
+    public var kernelAllowCache: Bool = false
 
     public init(
         policyDirectory: String, podCIDRs: [IPPrefix], exemptCIDRs: [IPPrefix] = [], workers: Int, firstQueue: UInt16 = 0,
@@ -66,11 +69,14 @@ public struct DaemonConfiguration: Sendable, Hashable {
     }
 
     /// The kernel rules this configuration installs, given which addresses belong to this node and its peers.
-    public func ruleConfiguration(nodes plan: NodeAddressPlan) -> RuleConfiguration {
-        RuleConfiguration(
+    /// `allowSets` turns on the kernel allow cache's match (only where the back end supports it).
+    public func ruleConfiguration(nodes plan: NodeAddressPlan, allowSets: Bool = false) -> RuleConfiguration {
+        var rules = RuleConfiguration(
             podCIDRs: podCIDRs, exemptCIDRs: plan.exemptCIDRs, trustedSourceCIDRs: plan.trustedSourceCIDRs,
             firstQueue: firstQueue, queueCount: UInt16(workers), failOpen: failureMode == .open,
             remoteClusterCIDRs: remoteClusterCIDRs)
+        rules.allowSets = allowSets
+        return rules
     }
 
     /// The host name (the `--node-name` default), or `localhost` when it cannot be read.

@@ -30,6 +30,9 @@ struct DaemonState: Sendable {
     var ruleUpdateFailures: UInt64 = 0
     /// How the workers are scheduled: `normal`, `SCHED_RR <priority>`, or normal because the kernel refused.
     var workerScheduling = "normal"
+    /// Flushes of the kernel allow cache, and failed ones.
+    var allowSetFlushes: UInt64 = 0
+    var allowSetFlushFailures: UInt64 = 0
 }
 
 /// The JSON of `/status`.
@@ -91,6 +94,8 @@ struct StatusReport: Codable {
     var queues: [UInt16]
     var workers: Int
     var workerScheduling: String
+    /// Whether the kernel allow cache is on.
+    var kernelAllowCache: Bool
     var podCIDRs: [String]
     var exemptCIDRs: [String]
     var nodes: Nodes

@@ -32,6 +32,11 @@ struct EnforcementOptions: ParsableArguments {
         help: "A pod or service range of another cluster: local pods reach it without source NAT (repeatable).")
     var remoteClusterCIDRs: [String] = []
 
+    @Flag(
+        name: .customLong("kernel-allow-cache"),
+        help: "Keep allowed flows in kernel ip sets so that later connections of the same flow skip the queue until the next snapshot (iptables back end).")
+    var kernelAllowCache = false
+
     @Option(help: "Worker threads, one queue each (default: the number of cores, at most 64).")
     var workers: Int?
 
@@ -81,11 +86,13 @@ struct EnforcementOptions: ParsableArguments {
                 mode: podToNode?.mode ?? .exempt, exemptCIDRs: exempt,
                 configuredNodeAddresses: try prefixes(nodeAddresses, option: "--node-address"),
                 hostAddresses: try HostAddresses.current(), nodes: [], nodeName: DaemonConfiguration.hostName)
-            return RuleConfiguration(
+            var rules = RuleConfiguration(
                 podCIDRs: try prefixes(podCIDRs, option: "--pod-cidr"), exemptCIDRs: plan.exemptCIDRs,
                 trustedSourceCIDRs: plan.trustedSourceCIDRs, firstQueue: queueNumber ?? 0,
                 queueCount: UInt16(clamping: workers ?? ConfigurationFile.defaultWorkers), failOpen: !failClosed,
                 remoteClusterCIDRs: try prefixes(remoteClusterCIDRs, option: "--remote-cluster-cidr"))
+            rules.allowSets = kernelAllowCache
+            return rules
         }
     }
 }
@@ -205,7 +212,7 @@ struct RunCommand: ParsableCommand {
             nodeAddresses: try enforcement.prefixes(enforcement.nodeAddresses, option: "--node-address"),
             podToNode: enforcement.podToNode?.mode,
             remoteClusterCIDRs: try enforcement.prefixes(enforcement.remoteClusterCIDRs, option: "--remote-cluster-cidr"),
-            workerPriority: workerPriority)
+            workerPriority: workerPriority, kernelAllowCache: enforcement.kernelAllowCache ? true : nil)
         do {
             let path = configurationPath ?? ConfigurationFile.defaultPath
             let file =

@@ -139,6 +139,31 @@ struct RuleInstallerTests {
         }
     }
 
+    /// The kernel allow cache's sets are created before the rules that match them, the rules read back exactly as
+    /// rendered, and turning the cache off, or cleanup, destroys the sets.
+    @Test
+    func allowSetsComeAndGoWithTheirRules() throws {
+        try withNamespace("kr-sets") { namespace, installer in
+            func sets() throws -> [String] {
+                try namespace.run(["ipset", "list", "-name"]).standardOutput.split(separator: "\n").map(String.init).sorted()
+            }
+            var configuration = Self.configuration
+            configuration.allowSets = true
+            let withSets = try installer.install(configuration, backend: .iptables)
+            try Self.expectInstalled(namespace, withSets)
+            #expect(try sets() == ["tollgate-allow-v4", "tollgate-allow-v6"])
+            // Installing again keeps the sets (and whatever they hold: the daemon flushes them itself).
+            try installer.install(configuration, backend: .iptables)
+            #expect(try sets() == ["tollgate-allow-v4", "tollgate-allow-v6"])
+            let without = try installer.install(Self.configuration, backend: .iptables)
+            try Self.expectInstalled(namespace, without)
+            #expect(try sets() == [])
+            try installer.install(configuration, backend: .iptables)
+            try installer.cleanup()
+            #expect(try sets() == [] && Self.tollgateLines(namespace) == [])
+        }
+    }
+
     @Test
     func nftablesScriptIsValidApartFromTheQueueStatementThisKernelLacks() throws {
         try withNamespace("kr-nft") { namespace, installer in

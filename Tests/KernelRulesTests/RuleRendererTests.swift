@@ -19,14 +19,17 @@ struct GoldenCase: Sendable, CustomTestStringConvertible {
     var failOpen: Bool
     var remote: [String] = []
     var trusted: [String] = []
+    var allowSets = false
 
     var testDescription: String { name }
 
     func configuration() throws -> RuleConfiguration {
-        RuleConfiguration(
+        var configuration = RuleConfiguration(
             podCIDRs: try prefixes(pods), exemptCIDRs: try prefixes(exempt), trustedSourceCIDRs: try prefixes(trusted),
             firstQueue: firstQueue,
             queueCount: queueCount, failOpen: failOpen, remoteClusterCIDRs: try prefixes(remote))
+        configuration.allowSets = allowSets
+        return configuration
     }
 
     static let dualStack = ["10.244.0.0/16", "fd00:244::/56"]
@@ -45,6 +48,9 @@ struct GoldenCase: Sendable, CustomTestStringConvertible {
         GoldenCase(
             name: "iptables-trusted-peers", backend: .iptables, pods: dualStack, exempt: [], firstQueue: 0, queueCount: 1,
             failOpen: true, trusted: ["10.244.2.1/32", "192.168.10.0/24", "fd00:10::/64"]),
+        GoldenCase(
+            name: "iptables-kernel-allow-cache", backend: .iptables, pods: dualStack, exempt: nodes, firstQueue: 0,
+            queueCount: 2, failOpen: true, allowSets: true),
         GoldenCase(
             name: "nftables-remote-cluster-nat-trusted-peers", backend: .nftables, pods: dualStack, exempt: [],
             firstQueue: 0, queueCount: 2, failOpen: true, remote: ["10.245.0.0/16", "10.97.0.0/16", "fd00:245::/56"],
@@ -164,6 +170,14 @@ struct RuleRendererTests {
             podCIDRs: try prefixes(["10.0.0.0/8"]), firstQueue: invalid.firstQueue, queueCount: invalid.queueCount)
         for backend in RuleBackend.allCases {
             #expect(throws: invalid.expected) { try RuleRenderer().render(configuration, for: backend) }
+        }
+    }
+
+    @Test func nftablesRefusesTheKernelAllowCache() throws {
+        var configuration = RuleConfiguration(podCIDRs: try prefixes(["10.244.0.0/16"]))
+        configuration.allowSets = true
+        #expect(throws: KernelRulesError.invalidConfiguration("the kernel allow cache needs the iptables back end (ip sets)")) {
+            try RuleRenderer().render(configuration, for: .nftables)
         }
     }
 

@@ -47,6 +47,7 @@ struct ConfigurationFileTests {
               - 192.168.1.0/24
             workers: 3
             workerPriority: 20
+            kernelAllowCache: true
             queueNum: 100
             failureMode: closed
             metricsAddr: "[::1]:9999"
@@ -70,6 +71,7 @@ struct ConfigurationFileTests {
         expected.exemptCIDRs = [try #require(IPPrefix("192.168.1.0/24"))]
         expected.workers = 3
         expected.workerPriority = 20
+        expected.kernelAllowCache = true
         expected.firstQueue = 100
         expected.failureMode = .closed
         expected.metricsAddress = try ListenAddress(parsing: "[::1]:9999")
@@ -87,10 +89,10 @@ struct ConfigurationFileTests {
         expected.denyLogRate = 2.5
         expected.revoke = false
         expected.lines = [
-            .policyDir: 1, .podCIDRs: 2, .exemptCIDRs: 3, .workers: 5, .workerPriority: 6, .queueNum: 7, .failureMode: 8,
-            .metricsAddr: 9, .backend: 10, .logLevel: 11, .logFormat: 12, .pollIntervalMs: 13, .remoteClusterCIDRs: 14,
-            .podToNode: 15, .nodeName: 16, .nodeAddresses: 17, .kubeconfig: 18, .inCluster: 19, .audit: 20,
-            .denyLogRate: 21, .revoke: 22,
+            .policyDir: 1, .podCIDRs: 2, .exemptCIDRs: 3, .workers: 5, .workerPriority: 6, .kernelAllowCache: 7,
+            .queueNum: 8, .failureMode: 9, .metricsAddr: 10, .backend: 11, .logLevel: 12, .logFormat: 13,
+            .pollIntervalMs: 14, .remoteClusterCIDRs: 15, .podToNode: 16, .nodeName: 17, .nodeAddresses: 18,
+            .kubeconfig: 19, .inCluster: 20, .audit: 21, .denyLogRate: 22, .revoke: 23,
         ]
         #expect(try ConfigurationFile(yaml: yaml, path: "c.yaml") == expected)
     }
@@ -102,7 +104,7 @@ struct ConfigurationFileTests {
             [
                 Problem(
                     line: 2, key: "policyDirectory",
-                    message: "unknown key (known keys: policyDir, podCIDRs, exemptCIDRs, workers, workerPriority, queueNum, failureMode, "
+                    message: "unknown key (known keys: policyDir, podCIDRs, exemptCIDRs, workers, workerPriority, kernelAllowCache, queueNum, failureMode, "
                         + "metricsAddr, backend, logLevel, logFormat, pollIntervalMs, audit, denyLogRate, revoke, nodeName, nodeAddresses, "
                         + "podToNode, remoteClusterCIDRs, kubeconfig, inCluster)")
             ]
@@ -339,7 +341,7 @@ struct ConfigurationFileTests {
             #expect(
                 result.standardError == """
                     \(path):2: workers: expected an integer from 1 to 64, got a string: "many"
-                    \(path):3: bogus: unknown key (known keys: policyDir, podCIDRs, exemptCIDRs, workers, workerPriority, queueNum, \
+                    \(path):3: bogus: unknown key (known keys: policyDir, podCIDRs, exemptCIDRs, workers, workerPriority, kernelAllowCache, queueNum, \
                     failureMode, metricsAddr, backend, logLevel, logFormat, pollIntervalMs, audit, denyLogRate, revoke, \
                     nodeName, nodeAddresses, podToNode, remoteClusterCIDRs, kubeconfig, inCluster)
 
