@@ -6,11 +6,14 @@
 #
 #   bench/connections/run.sh [--seconds S] [--warmup W] [--threads T] [--udp-threads U] [--paced-rate R]
 #                            [--workers N] [--policies P] [--rounds N] [--output text|json] [--scratch-path DIR]
-#                            [--no-build] [--perf DIR] [--worker-priority N]
+#                            [--no-build] [--perf DIR] [--worker-priority N] [--kernel-allow-cache]
 #
 # --rounds N repeats the three cases N times, interleaved; the table reports medians.
 # --worker-priority N adds a fourth case, "tollgate-rt": Tollgate with its workers under SCHED_RR at priority N
 # (`tollgate run --worker-priority N`), interleaved with the others, so the two Tollgate cases are paired per round.
+# --kernel-allow-cache adds "tollgate-kc" likewise: `tollgate run --kernel-allow-cache`, where repeats of an
+# allowed (source, protocol, port, destination) skip the queue. The benchmark's connections all share one such
+# flow (they differ only in the source port), so this case shows the cache's best case, not the queue path.
 # --perf DIR: records the C reader's and Tollgate's CPU profiles (perf record -e cpu-clock -g, the reader's process
 # only, kernel time in its system calls included) during each TCP window, and writes perf report summaries to DIR.
 #
@@ -38,6 +41,7 @@ ROUNDS=1
 WORKERS=2
 POLICIES=10000
 RT_PRIORITY=0
+KERNEL_CACHE=0
 OUTPUT=text
 SCRATCH="$TG_ROOT/.build"
 BUILD=1
@@ -54,11 +58,12 @@ while [ $# -gt 0 ]; do
         --workers) WORKERS="$2"; shift 2 ;;
         --policies) POLICIES="$2"; shift 2 ;;
         --worker-priority) RT_PRIORITY="$2"; shift 2 ;;
+        --kernel-allow-cache) KERNEL_CACHE=1; shift ;;
         --output) OUTPUT="$2"; shift 2 ;;
         --scratch-path) SCRATCH="$2"; shift 2 ;;
         --no-build) BUILD=0; shift ;;
         --perf) PERF_DIR="$2"; shift 2 ;;
-        -h|--help) sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "run.sh: unknown argument $1 (try --help)" >&2; exit 2 ;;
     esac
 done
@@ -281,11 +286,13 @@ run_tollgate() {
 }
 case_tollgate() { run_tollgate tollgate; }
 case_tollgate_rt() { run_tollgate tollgate-rt --worker-priority "$RT_PRIORITY"; }
+case_tollgate_kc() { run_tollgate tollgate-kc --kernel-allow-cache --backend iptables; }
 
 # Rounds interleave the cases (a b c, then b c a, then c a b, ...) so that a change in the machine's load
 # during the run hits every case alike; the table gives medians and per-round ratios.
 CASES=(none floor tollgate)
 [ "$RT_PRIORITY" -gt 0 ] && CASES+=(tollgate_rt)
+[ "$KERNEL_CACHE" = 1 ] && CASES+=(tollgate_kc)
 for ((ROUND = 1; ROUND <= ROUNDS; ROUND++)); do
     for ((i = 0; i < ${#CASES[@]}; i++)); do "case_${CASES[$(((i + ROUND - 1) % ${#CASES[@]}))]}"; done
 done
