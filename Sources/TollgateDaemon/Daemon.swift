@@ -167,6 +167,9 @@ public final class Daemon: Sendable {
         signals.stop()
         server.stop()
         datapath.stop()
+        // Nothing decided by this run keeps bypassing the queue once no worker judges (in fail-closed mode, new
+        // connections must stop until Tollgate is back). After a crash the sets' timeout bounds this instead.
+        flushAllowSets()
         // The kernel rules stay: in fail-open mode their queue bypass lets traffic through while no worker
         // listens; in fail-closed mode new connections stay blocked until Tollgate is back. `tollgate cleanup`
         // removes them.

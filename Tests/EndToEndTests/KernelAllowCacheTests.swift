@@ -51,7 +51,14 @@ extension EndToEndTests {
         #expect(metrics.total("tollgate_allow_set_flushes_total", matching: ["result": "failed"]) == 0)
         #expect(metrics.total("tollgate_allow_set_adds_total", matching: ["result": "failed"]) == 0)
 
+        // Stopping empties the cache: with no worker judging, nothing may keep bypassing the queue.
+        let denied = try daemon.status().generation
+        try scenario.directory.write("policy.yaml", Manifests.serverFromClient)
+        _ = try daemon.waitForGeneration(atLeast: denied + 1)
+        #expect(try scenario.reaches("client", "server", port: 8080))
+        #expect(try members("tollgate-allow-v4").count == 1)
         daemon.stop()
+        #expect(try members("tollgate-allow-v4") == [])
         #expect(try scenario.cleanup().exitStatus == 0)
         let sets = try scenario.topology.node.run(["ipset", "list", "-name"]).standardOutput
         #expect(!sets.contains("tollgate"), "cleanup left sets: \(sets)")
