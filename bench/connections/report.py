@@ -208,7 +208,9 @@ def table(arguments):
 
     def value(record, key):
         if key == "decided_per_sec":
-            return record["server_per_sec"] if record["case"] == "none" else record["queued_per_sec"]
+            # Without a queue, and with the kernel allow cache (whose set decides every repeat of an allowed flow),
+            # what the server received was decided; otherwise what the queues answered.
+            return record["server_per_sec"] if record["case"] in ("none", "tollgate-kc") else record["queued_per_sec"]
         if key in record:
             return record[key]
         return record["loadgen"].get(key)
@@ -342,7 +344,7 @@ def table(arguments):
                 m = record["tollgate"]
                 if not m:
                     continue
-                undecided = record["server_count"] - record["queued"] if proto == "udp" else None
+                undecided = record["server_count"] - record["queued"] if proto == "udp" and name != "tollgate-kc" else None
                 print(f"  Tollgate /metrics: {m['packets']:,.0f} packets, cache hit ratio {fmt(m['cache_hit_ratio'], 3)} "
                       f"({m['cache_hits']:,.0f} hits, {m['cache_misses']:,.0f} misses), queue drops "
                       f"{m['queue_dropped']:,.0f}, user drops {m['queue_user_dropped']:,.0f}, ENOBUFS "
