@@ -25,6 +25,7 @@ extension ObjectDecoder {
         for adminKind in AdminPolicyKind.allCases { expected[adminKind.rawValue] = adminKind.apiVersion }
         let clusterScoped = ["Namespace", "Node"].contains(kind) || AdminPolicyKind(rawValue: kind) != nil
         guard let wantedVersion = expected[kind] else {
+            skippedKinds += 1
             notes.append(
                 "\(file): document \(documentIndex ?? 0)\(path.isEmpty ? "" : " \(path)"): skipped \(kind)"
                     + (name.map { " \($0)" } ?? "") + " (not a kind Tollgate enforces)")
