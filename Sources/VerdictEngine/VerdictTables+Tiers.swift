@@ -66,14 +66,15 @@ extension VerdictTables {
     /// rules for the pod): the first matching admin rule decides unless it passes; then the NetworkPolicy rules
     /// if one isolates the pod in this direction; otherwise the first matching baseline rule (a Pass there hands
     /// over to the default); otherwise allowed. Returns the outcome and the deciding rule (-1 for none, and for a
-    /// NetworkPolicy denial).
+    /// NetworkPolicy denial). `adminCount` is the program's first word, read by the caller.
     @inline(__always)
     func decide(
-        program: Int32, peer: SlotInfo, destinationIdentity: Int32, transport: UInt8, port: UInt16
+        program: Int32, adminCount: UInt32, peer: SlotInfo, destinationIdentity: Int32, transport: UInt8,
+        port: UInt16
     ) -> (outcome: UInt8, rule: Int32) {
         guard program >= 0 else { return (Outcome.notIsolated, -1) }
         let base = Int(program)
-        let adminCount = Int(programs[base])
+        let adminCount = Int(adminCount)
         let next = programs[base &+ 1]
         var passed = false
         if adminCount > 0 {
@@ -114,10 +115,16 @@ extension VerdictTables {
         let destinationInfo = slots[slot(of: flow.destination)]
         let transport = flow.transport.rawValue
         let port = flow.destinationPort
+        // Both programs' first words are read before either is run, so that their cache misses overlap instead of
+        // the ingress program's waiting for the egress decision.
+        let egressProgram = sourceInfo.identity >= 0 ? identities[Int(sourceInfo.identity)].egress : -1
+        let ingressProgram = destinationInfo.identity >= 0 ? identities[Int(destinationInfo.identity)].ingress : -1
+        let egressAdminCount = egressProgram >= 0 ? programs[Int(egressProgram)] : 0
+        let ingressAdminCount = ingressProgram >= 0 ? programs[Int(ingressProgram)] : 0
         var egress: (outcome: UInt8, rule: Int32) = (Outcome.notIsolated, -1)
         if sourceInfo.identity >= 0 {
             egress = decide(
-                program: identities[Int(sourceInfo.identity)].egress, peer: destinationInfo,
+                program: egressProgram, adminCount: egressAdminCount, peer: destinationInfo,
                 destinationIdentity: destinationInfo.identity, transport: transport, port: port)
             if egress.outcome >= Outcome.adminDenied {
                 let audited = identities[Int(sourceInfo.identity)].audited != 0
@@ -134,7 +141,7 @@ extension VerdictTables {
         var ingress: (outcome: UInt8, rule: Int32) = (Outcome.notIsolated, -1)
         if destinationInfo.identity >= 0 {
             ingress = decide(
-                program: identities[Int(destinationInfo.identity)].ingress, peer: sourceInfo,
+                program: ingressProgram, adminCount: ingressAdminCount, peer: sourceInfo,
                 destinationIdentity: destinationInfo.identity, transport: transport, port: port)
             if ingress.outcome >= Outcome.adminDenied {
                 let audited = identities[Int(destinationInfo.identity)].audited != 0
