@@ -116,6 +116,20 @@ public final class TollgateProcess: @unchecked Sendable {
             public var filesKeptFromLastGood: [String]
         }
 
+        /// This node and its peers (`nodes` in `/status`).
+        public struct Nodes: Decodable, Sendable, Equatable {
+            /// `--node-name`.
+            public var nodeName: String
+            /// `exempt` or `enforce`.
+            public var podToNode: String
+            /// This node's own addresses.
+            public var localAddresses: [String]
+            /// The peers' addresses.
+            public var peerAddresses: [String]
+            /// `--remote-cluster-cidr`.
+            public var remoteClusterCIDRs: [String]
+        }
+
         /// Rules installed and a snapshot active.
         public var ready: Bool
         /// The generation of the snapshot in force (0: none yet).
@@ -138,6 +152,8 @@ public final class TollgateProcess: @unchecked Sendable {
         public var workers: Int
         /// The policy sources.
         public var sources: [Source]
+        /// This node and its peers.
+        public var nodes: Nodes
     }
 
     /// A parsed Prometheus text exposition (`/metrics`).

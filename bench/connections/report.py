@@ -202,6 +202,8 @@ def table(arguments):
     with open(arguments.meta) as handle:
         meta = json.load(handle)
     cases = [("none", "no queue"), ("floor", "C floor reader"), ("tollgate", "Tollgate, 10k policies")]
+    variants = [("tollgate-rt", "Tollgate, SCHED_RR"), ("tollgate-kc", "Tollgate, kernel cache")]
+    cases += [(name, label) for name, label in variants if any(case == name for case, _ in records)]
     rounds = sorted({r["round"] for rs in records.values() for r in rs})
 
     def value(record, key):
@@ -241,6 +243,15 @@ def table(arguments):
         "udp_decided_ratio_vs_floor": paired("tollgate", "floor", "udp", "decided_per_sec", ratio),
         "udp_decided_ratio_vs_no_queue": paired("tollgate", "none", "udp", "decided_per_sec", ratio),
     }
+    for name, _ in cases[3:]:
+        comparisons.update({
+            f"{name}_conn_ratio_vs_floor": paired(name, "floor", "tcp", "conn_per_sec", ratio),
+            f"{name}_conn_ratio_vs_no_queue": paired(name, "none", "tcp", "conn_per_sec", ratio),
+            f"{name}_conn_ratio_vs_tollgate": paired(name, "tollgate", "tcp", "conn_per_sec", ratio),
+            f"{name}_added_p50_us": paired(name, "none", "tcp", "p50_us", difference),
+            f"{name}_added_p50_us_paced": paired(name, "none", "paced", "p50_us", difference),
+            f"{name}_udp_decided_ratio_vs_no_queue": paired(name, "none", "udp", "decided_per_sec", ratio),
+        })
     summary = {key: value for key, (value, _) in comparisons.items()}
     summary["per_round"] = {key: values for key, (_, values) in comparisons.items()}
     summary["targets"] = {
@@ -306,6 +317,16 @@ def table(arguments):
           f"({verdict(targets['added_p50_paced_le_30us'])})" + rounds_text("added_p50_us_paced", 1))
     print(f"C reader p50 - no-queue p50: saturated {fmt(summary['floor_added_p50_us'], 1)} us, paced "
           f"{fmt(summary['floor_added_p50_us_paced'], 1)} us")
+    for name, label in cases[3:]:
+        print(f"{label} / C reader, conn/s: {fmt(summary[name + '_conn_ratio_vs_floor'], 2)}x"
+              + rounds_text(name + "_conn_ratio_vs_floor", 2)
+              + f"; / no queue: {fmt(summary[name + '_conn_ratio_vs_no_queue'], 2)}x"
+              + rounds_text(name + "_conn_ratio_vs_no_queue", 2)
+              + f"; / Tollgate: {fmt(summary[name + '_conn_ratio_vs_tollgate'], 2)}x")
+        print(f"{label} p50 - no-queue p50: saturated {fmt(summary[name + '_added_p50_us'], 1)} us"
+              + rounds_text(name + "_added_p50_us", 1) + f", paced {fmt(summary[name + '_added_p50_us_paced'], 1)} us"
+              + rounds_text(name + "_added_p50_us_paced", 1)
+              + f"; UDP decided / no queue {fmt(summary[name + '_udp_decided_ratio_vs_no_queue'], 2)}x")
     print(f"Tollgate / C reader, UDP first packets decided/s: {fmt(summary['udp_decided_ratio_vs_floor'], 2)}x; "
           f"Tollgate / no queue: {fmt(summary['udp_decided_ratio_vs_no_queue'], 2)}x")
     print()
