@@ -81,27 +81,28 @@ tg_pod() {
     printf -v "$var" '%s' "$ns"
 }
 
-# tg_tcp_server NS PORT: a TCP server that answers "ok" and closes; returns once it listens (up to 10 s).
+# tg_tcp_server NS PORT: a TCP server that answers "ok" and closes; returns once it listens.
 tg_tcp_server() {
     tg_ns "$1" socat -T2 "TCP6-LISTEN:$2,ipv6only=0,fork,reuseaddr" SYSTEM:'echo ok' >/dev/null 2>&1 &
     TG_PIDS+=($!)
-    for _ in $(seq 1 100); do
-        [ -n "$(tg_ns "$1" ss -Hltn "sport = :$2" 2>/dev/null)" ] && return 0
-        sleep 0.1
-    done
-    echo "the TCP server on port $2 in $1 did not start listening" >&2
-    return 1
+    tg_wait_listening "$1" "$2" -Hltn
 }
 
-# tg_udp_server NS PORT: a UDP echo server; returns once it listens (up to 10 s).
+# tg_udp_server NS PORT: a UDP echo server; returns once it listens.
 tg_udp_server() {
     tg_ns "$1" socat "UDP6-RECVFROM:$2,ipv6only=0,fork,reuseaddr" SYSTEM:'echo ok' >/dev/null 2>&1 &
     TG_PIDS+=($!)
+    tg_wait_listening "$1" "$2" -Hlun
+}
+
+# tg_wait_listening NS PORT SS-FLAGS: waits up to 10 s for a socket listening on PORT in NS (a first probe must
+# not race its server on a loaded machine).
+tg_wait_listening() {
     for _ in $(seq 1 100); do
-        [ -n "$(tg_ns "$1" ss -Hlun "sport = :$2" 2>/dev/null)" ] && return 0
+        [ -n "$(tg_ns "$1" ss "$3" "sport = :$2" 2>/dev/null)" ] && return 0
         sleep 0.1
     done
-    echo "the UDP server on port $2 in $1 did not start listening" >&2
+    echo "no server started listening on port $2 in $1" >&2
     return 1
 }
 
