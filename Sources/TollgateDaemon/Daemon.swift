@@ -147,12 +147,14 @@ public final class Daemon: Sendable {
                     termination.signal()
                 }
             }
+            try revocation.start()
             reloader = try DedicatedThread(name: "tollgate-reload") { [self] in reloadLoop(watch) }
             denialLogger = try DedicatedThread(name: "tollgate-denials") { [self] in denialLogLoop() }
             if let interval = notifier?.watchdogInterval {
                 _ = try DedicatedThread(name: "tollgate-watchdog", detached: true) { [self] in watchdogLoop(interval) }
             }
         } catch {
+            revocation.stop()
             server.stop()
             datapath.stop()
             throw DaemonError(.systemFailure, "\(error)")
@@ -163,6 +165,7 @@ public final class Daemon: Sendable {
         stopRequested.store(true, ordering: .relaxed)
         watch.wake()
         reloader.join()
+        revocation.stop()
         denialLogger.join()
         signals.stop()
         server.stop()
@@ -367,8 +370,8 @@ public final class Daemon: Sendable {
         defer {
             // Off the packet path, after the log line of the new snapshot: cut what it now denies.
             let rules = configuration.ruleConfiguration(nodes: plan)
-            revocation.revoke(
-                against: snapshot,
+            revocation.submit(
+                snapshot,
                 filter: RevocationFilter(
                     podCIDRs: rules.podCIDRs, exemptCIDRs: rules.exemptCIDRs,
                     trustedSourceCIDRs: rules.trustedSourceCIDRs, auditAll: configuration.audit))

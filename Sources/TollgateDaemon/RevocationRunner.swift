@@ -1,16 +1,25 @@
 import ConntrackRevocation
+import Dispatch
 import Foundation
+import LinuxSupport
 import Logging
 import Synchronization
 import VerdictEngine
 
-/// Runs established-connection revocation after each published snapshot, on the reload thread, and keeps its
-/// counters. The conntrack socket is opened at the first scan and kept; a failure to open it is counted, logged
-/// and retried at the next snapshot.
+/// Runs established-connection revocation after each published snapshot and keeps its counters. Scans run on a
+/// thread of their own (``start()``), so a scan of a large conntrack table never delays the next snapshot; when
+/// snapshots come faster than scans, the scan after the current one judges against the newest snapshot only
+/// (judging against the ones in between would cut nothing the newest does not). The conntrack socket is opened at
+/// the first scan and kept; a failure to open it is counted, logged and retried at the next snapshot.
 final class RevocationRunner: Sendable {
     private let logger: Logger
     private let revoker = Mutex<ConnectionRevoker?>(nil)
     private let counters: Mutex<RevocationStatistics>
+    /// The newest snapshot not scanned yet, with the filter of the rules in force, and whether to stop.
+    private let pending = Mutex<(snapshot: CompiledSnapshot, filter: RevocationFilter)?>(nil)
+    private let wakeUp = DispatchSemaphore(value: 0)
+    private let stopping = Atomic<Bool>(false)
+    private let thread = Mutex<DedicatedThread?>(nil)
 
     /// Creates a runner; `enabled` false makes ``revoke(against:)`` do nothing.
     init(enabled: Bool, logger: Logger) {
@@ -22,6 +31,41 @@ final class RevocationRunner: Sendable {
 
     /// The counters so far.
     var statistics: RevocationStatistics { counters.withLock { $0 } }
+
+    /// Starts the scanning thread (nothing to do when revocation is off).
+    func start() throws(SystemError) {
+        guard counters.withLock({ $0.enabled }) else { return }
+        let started = try DedicatedThread(name: "tollgate-revoke") { [self] in
+            while true {
+                wakeUp.wait()
+                if stopping.load(ordering: .relaxed) { return }
+                guard let next = pending.withLock({ current in
+                    defer { current = nil }
+                    return current
+                }) else { continue }
+                revoke(against: next.snapshot, filter: next.filter)
+            }
+        }
+        thread.withLock { $0 = started }
+    }
+
+    /// Hands `snapshot` to the scanning thread (replacing one it has not started yet) and returns at once.
+    func submit(_ snapshot: CompiledSnapshot, filter: RevocationFilter) {
+        guard counters.withLock({ $0.enabled }) else { return }
+        pending.withLock { $0 = (snapshot, filter) }
+        wakeUp.signal()
+    }
+
+    /// Stops the scanning thread after the scan in progress, if any.
+    func stop() {
+        stopping.store(true, ordering: .relaxed)
+        wakeUp.signal()
+        let started = thread.withLock { current -> DedicatedThread? in
+            defer { current = nil }
+            return current
+        }
+        started?.join()
+    }
 
     /// Judges the conntrack table against `snapshot` and cuts what it denies (audit mode only counts); `filter`
     /// selects the entries the kernel rules in force would have queued.
