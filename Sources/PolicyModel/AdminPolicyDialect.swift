@@ -8,39 +8,57 @@ struct AdminPolicyDialect: Sendable {
     /// The longest rule `name`, in every kind.
     static let maxRuleNameLength = 100
 
+    /// How a dialect's rules name their actions.
+    struct ActionSyntax: Sendable {
+        /// The actions a rule may take, in the order error messages list them.
+        let allowed: [AdminPolicyAction]
+        /// The message for a rule without `action`.
+        let missingMessage: String
+        /// For an unknown action, by the name written: a hint appended in parentheses (another version's spelling).
+        let hints: [String: String]
+    }
+
+    /// How a dialect's rules list their ports.
+    struct PortSyntax: Sendable {
+        /// The rule field that lists port entries: `ports` (v1alpha1) or `protocols` (v1alpha2).
+        let field: String
+        /// What a count of entries is called in messages: "ports" or "entries".
+        let entriesNoun: String
+        /// The field of an entry that names a container port: `namedPort` or `destinationNamedPort`.
+        let namedPortField: String
+        /// Decodes one entry at a path, reporting its errors to the decoder.
+        let decode: @Sendable (ObjectDecoder, ManifestNode, String) -> AdminPolicyPort?
+    }
+
+    /// The most of each list that the CRD allows.
+    struct Limits: Sendable {
+        /// Rules per direction.
+        let rules: Int
+        /// Peers per rule.
+        let peers: Int
+        /// Port entries per rule.
+        let ports: Int
+        /// CIDRs in a `networks` peer.
+        let networks: Int
+        /// Names in a `domainNames` egress peer; nil where the dialect has no `domainNames` peers.
+        let domainNames: Int?
+    }
+
     /// The kind whose manifests are read: it spells the actions (`AdminPolicyAction.name(in:)`).
     let kind: AdminPolicyKind
-    /// The actions a rule may take, in the order error messages list them.
-    let actions: [AdminPolicyAction]
-    /// The message for a rule without `action`.
-    let missingActionMessage: String
-    /// For an unknown action, by the name written: a hint appended in parentheses (another version's spelling).
-    let actionHints: [String: String]
-    /// The rule field that lists port entries: `ports` (v1alpha1) or `protocols` (v1alpha2).
-    let portsField: String
-    /// What a count of `portsField` entries is called in messages: "ports" or "entries".
-    let portEntriesNoun: String
-    /// The field of a port entry that names a container port: `namedPort` or `destinationNamedPort`.
-    let namedPortField: String
-    /// Decodes one entry of `portsField` at a path, reporting its errors to the decoder.
-    let decodePort: @Sendable (ObjectDecoder, ManifestNode, String) -> AdminPolicyPort?
-    /// The most rules per direction.
-    let maxRules: Int
-    /// The most peers per rule.
-    let maxPeers: Int
-    /// The most entries in `portsField`.
-    let maxPorts: Int
-    /// The most CIDRs in a `networks` peer.
-    let maxNetworks: Int
-    /// The most names in a `domainNames` egress peer; nil where the dialect has no `domainNames` peers.
-    let maxDomainNames: Int?
+    /// The actions and their messages.
+    let actions: ActionSyntax
+    /// The port entries of a rule.
+    let ports: PortSyntax
+    /// The list limits.
+    let limits: Limits
     /// Whether a `pods` peer or subject may leave out `namespaceSelector` (then every namespace; v1alpha2).
     let namespaceSelectorOptional: Bool
 
     /// The fields of a peer in the given direction, in the order messages list them.
     func peerFields(ingress: Bool) -> [String] {
         if ingress { return ["namespaces", "pods"] }
-        return ["namespaces", "pods", "nodes", "networks"] + (maxDomainNames == nil ? [] : ["domainNames"])
+        return ["namespaces", "pods", "nodes", "networks"] + (limits.domainNames == nil ? [] : ["domainNames"])
     }
 
     /// The peer fields that name addresses rather than pods, so have no named ports.

@@ -155,9 +155,13 @@ extension AdminPolicyDialect {
     /// and ports, 25 CIDRs; the baseline has no Pass.
     static func v1alpha1(_ kind: AdminPolicyKind) -> AdminPolicyDialect {
         AdminPolicyDialect(
-            kind: kind, actions: kind == .adminNetworkPolicy ? [.allow, .deny, .pass] : [.allow, .deny],
-            missingActionMessage: "is required", actionHints: [:], portsField: "ports", portEntriesNoun: "ports",
-            namedPortField: "namedPort", decodePort: { $0.adminPort($1, $2) }, maxRules: 100, maxPeers: 100,
-            maxPorts: 100, maxNetworks: 25, maxDomainNames: nil, namespaceSelectorOptional: false)
+            kind: kind,
+            actions: ActionSyntax(
+                allowed: kind == .adminNetworkPolicy ? [.allow, .deny, .pass] : [.allow, .deny],
+                missingMessage: "is required", hints: [:]),
+            ports: PortSyntax(
+                field: "ports", entriesNoun: "ports", namedPortField: "namedPort", decode: { $0.adminPort($1, $2) }),
+            limits: Limits(rules: 100, peers: 100, ports: 100, networks: 25, domainNames: nil),
+            namespaceSelectorOptional: false)
     }
 }

@@ -27,8 +27,8 @@ extension ObjectDecoder {
         _ node: ManifestNode?, _ path: String, ingress: Bool, dialect: AdminPolicyDialect
     ) -> (rules: [AdminPolicyRule], domainPeers: [String]) {
         let items = sequence(node, path)
-        if items.count > dialect.maxRules {
-            fail(path, node, "must have at most \(dialect.maxRules) rules, got \(items.count)")
+        if items.count > dialect.limits.rules {
+            fail(path, node, "must have at most \(dialect.limits.rules) rules, got \(items.count)")
         }
         let peerField = ingress ? "from" : "to"
         var rules: [AdminPolicyRule] = []
@@ -39,7 +39,7 @@ extension ObjectDecoder {
                 if item.isNull { fail(rulePath, item, "must be a rule with action and \(peerField)") }
                 continue
             }
-            rejectUnknownFields(rule, rulePath, known: ["name", "action", peerField, dialect.portsField])
+            rejectUnknownFields(rule, rulePath, known: ["name", "action", peerField, dialect.ports.field])
             let before = errors.count
             let name = string(rule["name"], "\(rulePath).name") ?? ""
             if name.count > AdminPolicyDialect.maxRuleNameLength {
@@ -55,16 +55,16 @@ extension ObjectDecoder {
                     "domainNames peers are allowed only in \(AdminPolicyAction.allow.name(in: dialect.kind)) rules, "
                         + "got \(action.name(in: dialect.kind))")
             }
-            let portsPath = "\(rulePath).\(dialect.portsField)"
+            let portsPath = "\(rulePath).\(dialect.ports.field)"
             var ports: [AdminPolicyPort]?
-            if let portsNode = rule[dialect.portsField], !portsNode.isNull {
+            if let portsNode = rule[dialect.ports.field], !portsNode.isNull {
                 let entries = sequence(portsNode, portsPath)
-                if case .sequence = portsNode, entries.isEmpty || entries.count > dialect.maxPorts {
+                if case .sequence = portsNode, entries.isEmpty || entries.count > dialect.limits.ports {
                     fail(
                         portsPath, portsNode,
-                        "must list 1 to \(dialect.maxPorts) \(dialect.portEntriesNoun), got \(entries.count)")
+                        "must list 1 to \(dialect.limits.ports) \(dialect.ports.entriesNoun), got \(entries.count)")
                 }
-                ports = entries.enumerated().compactMap { dialect.decodePort(self, $1, "\(portsPath)[\($0)]") }
+                ports = entries.enumerated().compactMap { dialect.ports.decode(self, $1, "\(portsPath)[\($0)]") }
             }
             // The CEL rule of both versions: peers that are addresses (nodes, networks, domainNames) have no named
             // ports.
@@ -78,10 +78,10 @@ extension ObjectDecoder {
                     }
                 }
             if hasNamed && hasAddressPeer {
+                let addressPeers = AdminPolicyDialect.alternatives(dialect.addressPeerFields)
                 fail(
-                    portsPath, rule[dialect.portsField],
-                    "\(dialect.namedPortField) cannot be used with "
-                        + "\(AdminPolicyDialect.alternatives(dialect.addressPeerFields)) peers, which have no named ports")
+                    portsPath, rule[dialect.ports.field],
+                    "\(dialect.ports.namedPortField) cannot be used with \(addressPeers) peers, which have no named ports")
             }
             guard errors.count == before, let action else { continue }
             validDomainPeers += domainPeers
@@ -91,17 +91,21 @@ extension ObjectDecoder {
     }
 
     /// A rule's `action`, spelt as the dialect's kind spells it and one of the dialect's actions.
-    private func ruleAction(_ rule: ManifestNode, _ rulePath: String, dialect: AdminPolicyDialect) -> AdminPolicyAction? {
+    private func ruleAction(
+        _ rule: ManifestNode, _ rulePath: String, dialect: AdminPolicyDialect
+    ) -> AdminPolicyAction? {
         let path = "\(rulePath).action"
         guard let text = string(rule["action"], path) else {
-            if rule["action"] == nil || rule["action"]?.isNull == true { fail(path, rule, dialect.missingActionMessage) }
+            if rule["action"] == nil || rule["action"]?.isNull == true {
+                fail(path, rule, dialect.actions.missingMessage)
+            }
             return nil
         }
-        if let action = AdminPolicyAction(name: text, in: dialect.kind), dialect.actions.contains(action) {
+        if let action = AdminPolicyAction(name: text, in: dialect.kind), dialect.actions.allowed.contains(action) {
             return action
         }
-        let expected = AdminPolicyDialect.alternatives(dialect.actions.map { $0.name(in: dialect.kind) })
-        let hint = dialect.actionHints[text].map { " (\($0))" } ?? ""
+        let expected = AdminPolicyDialect.alternatives(dialect.actions.allowed.map { $0.name(in: dialect.kind) })
+        let hint = dialect.actions.hints[text].map { " (\($0))" } ?? ""
         fail(path, rule["action"], "unknown action \"\(text)\"; expected \(expected)\(hint)")
         return nil
     }
@@ -114,8 +118,8 @@ extension ObjectDecoder {
         let peerNodes = sequence(rule[field], path)
         if peerNodes.isEmpty {
             fail(path, rule[field] ?? rule, "must list at least one peer")
-        } else if peerNodes.count > dialect.maxPeers {
-            fail(path, rule[field], "must list at most \(dialect.maxPeers) peers, got \(peerNodes.count)")
+        } else if peerNodes.count > dialect.limits.peers {
+            fail(path, rule[field], "must list at most \(dialect.limits.peers) peers, got \(peerNodes.count)")
         }
         var peers: [AdminPolicyPeer] = []
         var domainPeers: [String] = []
@@ -149,8 +153,8 @@ extension ObjectDecoder {
             return labelSelector(map[field], fieldPath).map { .peer(.nodes($0)) }
         case "networks":
             let items = sequence(map[field], fieldPath)
-            guard !items.isEmpty, items.count <= dialect.maxNetworks else {
-                fail(fieldPath, map[field], "must list 1 to \(dialect.maxNetworks) CIDRs, got \(items.count)")
+            guard !items.isEmpty, items.count <= dialect.limits.networks else {
+                fail(fieldPath, map[field], "must list 1 to \(dialect.limits.networks) CIDRs, got \(items.count)")
                 return nil
             }
             let before = errors.count
@@ -160,7 +164,7 @@ extension ObjectDecoder {
             }
             return errors.count == before ? .peer(.networks(prefixes)) : nil
         default:  // domainNames: peerFields offers it only where the dialect has a limit for it
-            let limit = dialect.maxDomainNames ?? 0
+            let limit = dialect.limits.domainNames ?? 0
             let items = sequence(map[field], fieldPath)
             guard !items.isEmpty, items.count <= limit else {
                 fail(fieldPath, map[field], "must list 1 to \(limit) domain names, got \(items.count)")

@@ -106,9 +106,13 @@ extension AdminPolicyDialect {
     /// The rules of ClusterNetworkPolicy (v1alpha2 CRD): actions Accept, Deny and Pass, `protocols`, 25 rules,
     /// peers, protocol entries, CIDRs and domain names; `namespaceSelector` optional.
     static let v1alpha2 = AdminPolicyDialect(
-        kind: .clusterNetworkPolicy, actions: [.allow, .deny, .pass],
-        missingActionMessage: "is required (Accept, Deny or Pass)", actionHints: ["Allow": "v1alpha2 calls it Accept"],
-        portsField: "protocols", portEntriesNoun: "entries", namedPortField: "destinationNamedPort",
-        decodePort: { $0.clusterProtocol($1, $2) }, maxRules: 25, maxPeers: 25, maxPorts: 25, maxNetworks: 25,
-        maxDomainNames: 25, namespaceSelectorOptional: true)
+        kind: .clusterNetworkPolicy,
+        actions: ActionSyntax(
+            allowed: [.allow, .deny, .pass], missingMessage: "is required (Accept, Deny or Pass)",
+            hints: ["Allow": "v1alpha2 calls it Accept"]),
+        ports: PortSyntax(
+            field: "protocols", entriesNoun: "entries", namedPortField: "destinationNamedPort",
+            decode: { $0.clusterProtocol($1, $2) }),
+        limits: Limits(rules: 25, peers: 25, ports: 25, networks: 25, domainNames: 25),
+        namespaceSelectorOptional: true)
 }

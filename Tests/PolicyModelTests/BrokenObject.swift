@@ -28,28 +28,27 @@ struct BrokenObject: Sendable, CustomTestStringConvertible {
 
     /// What the row checks, for test output.
     var name: String
+    var testDescription: String { name }
     var apiVersion: String
-    var kind: String
-    /// The namespace of the broken object and of its neighbour ("ok"); empty for a cluster-scoped kind.
-    var namespace: String
-    var objectName: String
+    /// The broken object (document 1); an empty namespace for a cluster-scoped kind. Its neighbour shares its
+    /// namespace.
+    var object: ObjectKey
     /// The lines of `spec`, without their two-space indent.
     var body: [String]
     var neighbour: Neighbour
     /// (field path, line, message) of each expected error, in order.
     var errors: [(path: String, line: Int?, message: String)]
 
-    var testDescription: String { name }
-
-    private func metadata(_ objectName: String) -> String {
-        namespace.isEmpty ? "metadata: {name: \(objectName)}" : "metadata: {name: \(objectName), namespace: \(namespace)}"
+    private func metadata(_ name: String) -> String {
+        let namespace = object.namespace.isEmpty ? "" : ", namespace: \(object.namespace)"
+        return "metadata: {name: \(name)\(namespace)}"
     }
 
     /// The whole file.
     var text: String {
         ([
             "apiVersion: v1", "kind: Namespace", "metadata: {name: ok}", "---",
-            "apiVersion: \(apiVersion)", "kind: \(kind)", metadata(objectName), "spec:",
+            "apiVersion: \(apiVersion)", "kind: \(object.kind)", metadata(object.name), "spec:",
         ] + body.map { "  " + $0 } + [
             "---", "apiVersion: \(neighbour.apiVersion)", "kind: \(neighbour.kind)", metadata("good"), neighbour.spec,
         ]).joined(separator: "\n")
@@ -59,9 +58,8 @@ struct BrokenObject: Sendable, CustomTestStringConvertible {
     var expectedErrors: [PolicyError] {
         errors.map {
             PolicyError(
-                file: "broken.yaml", documentIndex: 1,
-                object: ObjectKey(kind: kind, namespace: namespace, name: objectName), fieldPath: $0.path,
-                line: $0.line, message: $0.message)
+                file: "broken.yaml", documentIndex: 1, object: object, fieldPath: $0.path, line: $0.line,
+                message: $0.message)
         }
     }
 
@@ -69,10 +67,17 @@ struct BrokenObject: Sendable, CustomTestStringConvertible {
     var survivorKeys: [ObjectKey] {
         [
             ObjectKey(kind: "Namespace", namespace: "", name: "ok"),
-            ObjectKey(kind: neighbour.kind, namespace: namespace, name: "good"),
+            ObjectKey(kind: neighbour.kind, namespace: object.namespace, name: "good"),
         ]
     }
 
-    /// Loads `text` as broken.yaml.
-    func load() -> FileLoadResult { ManifestLoader.load(text: text, file: "broken.yaml") }
+    /// Loads `text` as broken.yaml, expects exactly `expectedErrors` and the survivors (by key), and returns what
+    /// loaded for further checks.
+    @discardableResult
+    func expectExactErrors(sourceLocation: SourceLocation = #_sourceLocation) -> FileLoadResult {
+        let result = ManifestLoader.load(text: text, file: "broken.yaml")
+        #expect(result.errors == expectedErrors, sourceLocation: sourceLocation)
+        #expect(result.objects.map(\.key) == survivorKeys, sourceLocation: sourceLocation)
+        return result
+    }
 }
