@@ -8,6 +8,36 @@ struct AdminPolicyDialect: Sendable {
     /// The longest rule `name`, in every kind.
     static let maxRuleNameLength = 100
 
+    /// The kind whose manifests are read: it spells the actions (`AdminPolicyAction.name(in:)`).
+    let kind: AdminPolicyKind
+    /// The actions and their messages.
+    let actions: ActionSyntax
+    /// The port entries of a rule.
+    let ports: PortSyntax
+    /// The list limits.
+    let limits: Limits
+    /// Whether a `pods` peer or subject may leave out `namespaceSelector` (then every namespace; v1alpha2).
+    let namespaceSelectorOptional: Bool
+
+    /// The fields of a peer in the given direction, in the order messages list them.
+    func peerFields(ingress: Bool) -> [String] {
+        if ingress { return ["namespaces", "pods"] }
+        return ["namespaces", "pods", "nodes", "networks"] + (limits.domainNames == nil ? [] : ["domainNames"])
+    }
+
+    /// The peer fields that name addresses rather than pods, so have no named ports.
+    var addressPeerFields: [String] {
+        let podFields = peerFields(ingress: true)
+        return peerFields(ingress: false).filter { !podFields.contains($0) }
+    }
+
+    /// "a", "a or b", "a, b or c": alternatives as messages list them.
+    static func alternatives(_ items: [String]) -> String {
+        guard let last = items.last else { return "" }
+        let rest = items.dropLast()
+        return rest.isEmpty ? last : "\(rest.joined(separator: ", ")) or \(last)"
+    }
+
     /// How a dialect's rules name their actions.
     struct ActionSyntax: Sendable {
         /// The actions a rule may take, in the order error messages list them.
@@ -42,35 +72,5 @@ struct AdminPolicyDialect: Sendable {
         let networks: Int
         /// Names in a `domainNames` egress peer; nil where the dialect has no `domainNames` peers.
         let domainNames: Int?
-    }
-
-    /// The kind whose manifests are read: it spells the actions (`AdminPolicyAction.name(in:)`).
-    let kind: AdminPolicyKind
-    /// The actions and their messages.
-    let actions: ActionSyntax
-    /// The port entries of a rule.
-    let ports: PortSyntax
-    /// The list limits.
-    let limits: Limits
-    /// Whether a `pods` peer or subject may leave out `namespaceSelector` (then every namespace; v1alpha2).
-    let namespaceSelectorOptional: Bool
-
-    /// The fields of a peer in the given direction, in the order messages list them.
-    func peerFields(ingress: Bool) -> [String] {
-        if ingress { return ["namespaces", "pods"] }
-        return ["namespaces", "pods", "nodes", "networks"] + (limits.domainNames == nil ? [] : ["domainNames"])
-    }
-
-    /// The peer fields that name addresses rather than pods, so have no named ports.
-    var addressPeerFields: [String] {
-        let podFields = peerFields(ingress: true)
-        return peerFields(ingress: false).filter { !podFields.contains($0) }
-    }
-
-    /// "a", "a or b", "a, b or c": alternatives as messages list them.
-    static func alternatives(_ items: [String]) -> String {
-        guard let last = items.last else { return "" }
-        let rest = items.dropLast()
-        return rest.isEmpty ? last : "\(rest.joined(separator: ", ")) or \(last)"
     }
 }
