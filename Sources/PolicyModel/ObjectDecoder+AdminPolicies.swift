@@ -3,16 +3,6 @@ import NetworkTypes
 /// Decoding of the network-policy-api kinds (`AdminNetworkPolicy`, `BaselineAdminNetworkPolicy`) and of `Node`,
 /// validated field by field as the CRDs of kubernetes-sigs/network-policy-api (apis/v1alpha1) do.
 extension ObjectDecoder {
-    /// The limits the CRDs set.
-    private enum Limits {
-        static let priority = 0...1000
-        static let rules = 100
-        static let peers = 100
-        static let ports = 100
-        static let networks = 25
-        static let ruleName = 100
-    }
-
     func decodeNode(_ root: ManifestNode, prefix: String, name: String, labels: [String: String]) -> ManifestObject? {
         let status = mapping(root["status"], prefix + "status")
         var addresses: [IPAddress] = []
@@ -48,22 +38,13 @@ extension ObjectDecoder {
                 prefix + "metadata.name", root["metadata"]?["name"],
                 "a BaselineAdminNetworkPolicy is a singleton and must be named \"default\", got \"\(name)\"")
         }
-        var priority = 0
-        if isAdmin {
-            if let value = integer(spec["priority"], prefix + "spec.priority") {
-                if Limits.priority.contains(value) {
-                    priority = value
-                } else {
-                    fail(prefix + "spec.priority", spec["priority"], "must be between 0 and 1000, got \(value)")
-                }
-            } else if spec["priority"] == nil || spec["priority"]?.isNull == true {
-                fail(prefix + "spec.priority", spec, "is required (0 to 1000; a lower number takes precedence)")
-            }
-        }
+        // The BaselineAdminNetworkPolicy has no priority: 0.
+        let priority = isAdmin ? adminPriority(spec, prefix: prefix) ?? 0 : 0
         let subject = self.subject(spec["subject"], prefix + "spec.subject", parent: spec)
-        let actions: [AdminPolicyAction] = isAdmin ? [.allow, .deny, .pass] : [.allow, .deny]
-        let ingress = adminRules(spec["ingress"], prefix + "spec.ingress", ingress: true, actions: actions)
-        let egress = adminRules(spec["egress"], prefix + "spec.egress", ingress: false, actions: actions)
+        let dialect = AdminPolicyDialect.v1alpha1(kind)
+        // v1alpha1 has no domainNames peers: no rule reports any.
+        let ingress = adminRules(spec["ingress"], prefix + "spec.ingress", ingress: true, dialect: dialect).rules
+        let egress = adminRules(spec["egress"], prefix + "spec.egress", ingress: false, dialect: dialect).rules
         guard let subject else { return nil }
         return .adminNetworkPolicy(
             AdminNetworkPolicy(
@@ -118,137 +99,13 @@ extension ObjectDecoder {
         return (namespaces, pods)
     }
 
-    private func adminRules(_ node: ManifestNode?, _ path: String, ingress: Bool, actions: [AdminPolicyAction]) -> [AdminPolicyRule] {
-        let items = sequence(node, path)
-        if items.count > Limits.rules { fail(path, node, "must have at most \(Limits.rules) rules, got \(items.count)") }
-        let peerField = ingress ? "from" : "to"
-        var result: [AdminPolicyRule] = []
-        for (index, item) in items.enumerated() {
-            let rulePath = "\(path)[\(index)]"
-            guard let rule = mapping(item, rulePath) else {
-                if item.isNull { fail(rulePath, item, "must be a rule with action and \(peerField)") }
-                continue
-            }
-            rejectUnknownFields(rule, rulePath, known: ["name", "action", peerField, "ports"])
-            let before = errors.count
-            let name = string(rule["name"], "\(rulePath).name") ?? ""
-            if name.count > Limits.ruleName {
-                fail("\(rulePath).name", rule["name"], "must be at most \(Limits.ruleName) characters, got \(name.count)")
-            }
-            var action: AdminPolicyAction?
-            if let text = string(rule["action"], "\(rulePath).action") {
-                action = AdminPolicyAction(rawValue: text).flatMap { actions.contains($0) ? $0 : nil }
-                if action == nil {
-                    let expected = actions.map(\.rawValue)
-                    fail(
-                        "\(rulePath).action", rule["action"],
-                        "unknown action \"\(text)\"; expected \(expected.dropLast().joined(separator: ", ")) or \(expected.last ?? "")")
-                }
-            } else if rule["action"] == nil || rule["action"]?.isNull == true {
-                fail("\(rulePath).action", rule, "is required")
-            }
-            let peerNodes = sequence(rule[peerField], "\(rulePath).\(peerField)")
-            if peerNodes.isEmpty {
-                fail("\(rulePath).\(peerField)", rule[peerField] ?? rule, "must list at least one peer")
-            } else if peerNodes.count > Limits.peers {
-                fail("\(rulePath).\(peerField)", rule[peerField], "must list at most \(Limits.peers) peers, got \(peerNodes.count)")
-            }
-            var peers: [AdminPolicyPeer] = []
-            for (peerIndex, peerNode) in peerNodes.enumerated() {
-                if let peer = adminPeer(peerNode, "\(rulePath).\(peerField)[\(peerIndex)]", ingress: ingress) {
-                    peers.append(peer)
-                }
-            }
-            var ports: [AdminPolicyPort]?
-            if let portsNode = rule["ports"], !portsNode.isNull {
-                let portNodes = sequence(portsNode, "\(rulePath).ports")
-                if case .sequence = portsNode, portNodes.isEmpty || portNodes.count > Limits.ports {
-                    fail("\(rulePath).ports", portsNode, "must list 1 to \(Limits.ports) ports, got \(portNodes.count)")
-                }
-                var list: [AdminPolicyPort] = []
-                for (portIndex, portNode) in portNodes.enumerated() {
-                    if let port = adminPort(portNode, "\(rulePath).ports[\(portIndex)]") { list.append(port) }
-                }
-                ports = list
-            }
-            // network-policy-api CEL rule: nodes and networks peers have no named ports.
-            let hasNamed = ports?.contains { if case .named = $0 { return true } else { return false } } ?? false
-            let hasAddressPeer = peers.contains {
-                switch $0 {
-                case .nodes, .networks: return true
-                default: return false
-                }
-            }
-            if hasNamed && hasAddressPeer {
-                fail("\(rulePath).ports", rule["ports"], "namedPort cannot be used with nodes or networks peers, which have no named ports")
-            }
-            guard errors.count == before, let action else { continue }
-            result.append(AdminPolicyRule(name: name, action: action, peers: peers, ports: ports))
-        }
-        return result
-    }
-
-    /// A peer: exactly one of namespaces, pods, and for egress nodes or networks.
-    private func adminPeer(_ node: ManifestNode, _ path: String, ingress: Bool) -> AdminPolicyPeer? {
-        let fields = ingress ? ["namespaces", "pods"] : ["namespaces", "pods", "nodes", "networks"]
-        let expected = ingress ? "namespaces or pods" : "namespaces, pods, nodes or networks"
-        guard let map = mapping(node, path) else {
-            if node.isNull { fail(path, node, "must set one of \(expected)") }
+    /// A port: exactly one of portNumber, namedPort and portRange.
+    fileprivate func adminPort(_ node: ManifestNode, _ path: String) -> AdminPolicyPort? {
+        guard let (map, field) = exactlyOneField(node, path, of: ["portNumber", "namedPort", "portRange"]) else {
             return nil
         }
-        rejectUnknownFields(map, path, known: Set(fields))
-        let present = fields.filter { map[$0].map { !$0.isNull } ?? false }
-        guard present.count == 1 else {
-            fail(
-                path, map,
-                present.isEmpty
-                    ? "must set one of \(expected)"
-                    : "must set exactly one of \(expected), got \(present.joined(separator: " and "))")
-            return nil
-        }
-        let field = present[0]
         let fieldPath = "\(path).\(field)"
         switch field {
-        case "namespaces":
-            return labelSelector(map[field], fieldPath).map { .namespaces($0) }
-        case "pods":
-            return namespacedPod(map[field], fieldPath).map { .pods(namespaces: $0.namespaces, pods: $0.pods) }
-        case "nodes":
-            return labelSelector(map[field], fieldPath).map { .nodes($0) }
-        default:
-            let items = sequence(map[field], fieldPath)
-            guard !items.isEmpty, items.count <= Limits.networks else {
-                fail(fieldPath, map[field], "must list 1 to \(Limits.networks) CIDRs, got \(items.count)")
-                return nil
-            }
-            let before = errors.count
-            var prefixes: [IPPrefix] = []
-            for (index, item) in items.enumerated() {
-                if let prefix = prefix(item, "\(fieldPath)[\(index)]") { prefixes.append(prefix) }
-            }
-            return errors.count == before ? .networks(prefixes) : nil
-        }
-    }
-
-    /// A port: exactly one of portNumber, namedPort and portRange.
-    private func adminPort(_ node: ManifestNode, _ path: String) -> AdminPolicyPort? {
-        guard let map = mapping(node, path) else {
-            if node.isNull { fail(path, node, "must set one of portNumber, namedPort or portRange") }
-            return nil
-        }
-        let fields = ["portNumber", "namedPort", "portRange"]
-        rejectUnknownFields(map, path, known: Set(fields))
-        let present = fields.filter { map[$0].map { !$0.isNull } ?? false }
-        guard present.count == 1 else {
-            fail(
-                path, map,
-                present.isEmpty
-                    ? "must set one of portNumber, namedPort or portRange"
-                    : "must set exactly one of portNumber, namedPort or portRange, got \(present.joined(separator: " and "))")
-            return nil
-        }
-        let fieldPath = "\(path).\(present[0])"
-        switch present[0] {
         case "namedPort":
             guard let name = string(map["namedPort"], fieldPath) else { return nil }
             if let problem = Validation.portNameProblem(name) {
@@ -290,5 +147,21 @@ extension ObjectDecoder {
             return nil
         }
         return UInt16(value)
+    }
+}
+
+extension AdminPolicyDialect {
+    /// The rules of AdminNetworkPolicy and BaselineAdminNetworkPolicy (v1alpha1 CRDs): `ports`, 100 rules, peers
+    /// and ports, 25 CIDRs; the baseline has no Pass.
+    static func v1alpha1(_ kind: AdminPolicyKind) -> AdminPolicyDialect {
+        AdminPolicyDialect(
+            kind: kind,
+            actions: ActionSyntax(
+                allowed: kind == .adminNetworkPolicy ? [.allow, .deny, .pass] : [.allow, .deny],
+                missingMessage: "is required", hints: [:]),
+            ports: PortSyntax(
+                field: "ports", entriesNoun: "ports", namedPortField: "namedPort", decode: { $0.adminPort($1, $2) }),
+            limits: Limits(rules: 100, peers: 100, ports: 100, networks: 25, domainNames: nil),
+            namespaceSelectorOptional: false)
     }
 }

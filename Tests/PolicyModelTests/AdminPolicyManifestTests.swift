@@ -2,47 +2,19 @@ import NetworkTypes
 import PolicyModel
 import Testing
 
-/// A broken AdminNetworkPolicy (or BaselineAdminNetworkPolicy) between two good objects, laid out so that lines
-/// are known:
-///
-///     1  apiVersion: v1                                       (document 0: Namespace ok)
-///     2  kind: Namespace
-///     3  metadata: {name: ok}
-///     4  ---
-///     5  apiVersion: policy.networking.k8s.io/v1alpha1        (document 1: the broken policy)
-///     6  kind: <kind>
-///     7  metadata: {name: <name>}
-///     8  spec:
-///     9  <body, indented two spaces>
-///     …  ---                                                  (document 2: AdminNetworkPolicy good)
-struct BrokenAdminPolicy: Sendable, CustomTestStringConvertible {
-    var name: String
-    var kind = AdminPolicyKind.adminNetworkPolicy
-    var objectName = "bad"
-    /// The lines of `spec`, without their two-space indent.
-    var body: [String]
-    /// (field path, line, message) of each expected error, in order.
-    var errors: [(path: String, line: Int?, message: String)]
-
-    var testDescription: String { name }
-
-    var text: String {
-        ([
-            "apiVersion: v1", "kind: Namespace", "metadata: {name: ok}", "---",
-            "apiVersion: policy.networking.k8s.io/v1alpha1", "kind: \(kind.rawValue)", "metadata: {name: \(objectName)}",
-            "spec:",
-        ] + body.map { "  " + $0 } + [
-            "---", "apiVersion: policy.networking.k8s.io/v1alpha1", "kind: AdminNetworkPolicy", "metadata: {name: good}",
-            "spec: {priority: 1, subject: {namespaces: {}}, egress: [{action: Deny, to: [{networks: [169.254.169.254/32]}]}]}",
-        ]).joined(separator: "\n")
-    }
-
-    var expectedErrors: [PolicyError] {
-        errors.map {
-            PolicyError(
-                file: "broken.yaml", documentIndex: 1, object: ObjectKey(kind: kind.rawValue, namespace: "", name: objectName),
-                fieldPath: $0.path, line: $0.line, message: $0.message)
-        }
+extension BrokenObject {
+    /// A broken AdminNetworkPolicy (or BaselineAdminNetworkPolicy) before the AdminNetworkPolicy good.
+    static func adminPolicy(
+        name: String, kind: AdminPolicyKind = .adminNetworkPolicy, objectName: String = "bad", body: [String],
+        errors: [(path: String, line: Int?, message: String)]
+    ) -> BrokenObject {
+        BrokenObject(
+            name: name, apiVersion: "policy.networking.k8s.io/v1alpha1",
+            object: ObjectKey(kind: kind.rawValue, namespace: "", name: objectName), body: body,
+            neighbour: Neighbour(
+                apiVersion: "policy.networking.k8s.io/v1alpha1", kind: "AdminNetworkPolicy",
+                spec: "spec: {priority: 1, subject: {namespaces: {}}, egress: [{action: Deny, to: [{networks: [169.254.169.254/32]}]}]}"),
+            errors: errors)
     }
 }
 
@@ -50,30 +22,30 @@ struct BrokenAdminPolicy: Sendable, CustomTestStringConvertible {
 struct AdminPolicyManifestTests {
     static let subject = "subject: {namespaces: {}}"
 
-    static let broken: [BrokenAdminPolicy] = [
-        BrokenAdminPolicy(
+    static let broken: [BrokenObject] = [
+        .adminPolicy(
             name: "priority above 1000", body: ["priority: 1001", subject],
             errors: [("spec.priority", 9, "must be between 0 and 1000, got 1001")]),
-        BrokenAdminPolicy(
+        .adminPolicy(
             name: "negative priority", body: ["priority: -1", subject],
             errors: [("spec.priority", 9, "must be between 0 and 1000, got -1")]),
-        BrokenAdminPolicy(
+        .adminPolicy(
             name: "priority as a string", body: ["priority: high", subject],
             errors: [("spec.priority", 9, "must be an integer, got a string")]),
-        BrokenAdminPolicy(
+        .adminPolicy(
             name: "missing priority", body: [subject],
             errors: [("spec.priority", 9, "is required (0 to 1000; a lower number takes precedence)")]),
-        BrokenAdminPolicy(
+        .adminPolicy(
             name: "missing subject", body: ["priority: 1"],
             errors: [("spec.subject", 9, "is required (namespaces or pods)")]),
-        BrokenAdminPolicy(
+        .adminPolicy(
             name: "subject with both namespaces and pods",
             body: ["priority: 1", "subject: {namespaces: {}, pods: {namespaceSelector: {}, podSelector: {}}}"],
             errors: [("spec.subject", 10, "must set exactly one of namespaces or pods, got both")]),
-        BrokenAdminPolicy(
+        .adminPolicy(
             name: "pods subject without a podSelector", body: ["priority: 1", "subject: {pods: {namespaceSelector: {}}}"],
             errors: [("spec.subject.pods.podSelector", 10, "is required (use {} to select everything)")]),
-        BrokenAdminPolicy(
+        .adminPolicy(
             name: "subject namespaces of the wrong shape (the pre-v1alpha1 namespaceSelector)",
             body: ["priority: 1", "subject: {namespaces: {namespaceSelector: {}}}"],
             errors: [
@@ -82,17 +54,17 @@ struct AdminPolicyManifestTests {
                     "unknown field \"namespaceSelector\"; expected one of: matchExpressions, matchLabels"
                 )
             ]),
-        BrokenAdminPolicy(
+        .adminPolicy(
             name: "unknown action", body: ["priority: 1", subject, "ingress:", "- {action: Reject, from: [{namespaces: {}}]}"],
             errors: [("spec.ingress[0].action", 12, "unknown action \"Reject\"; expected Allow, Deny or Pass")]),
-        BrokenAdminPolicy(
+        .adminPolicy(
             name: "missing action", body: ["priority: 1", subject, "ingress:", "- {from: [{namespaces: {}}]}"],
             errors: [("spec.ingress[0].action", 12, "is required")]),
-        BrokenAdminPolicy(
+        .adminPolicy(
             name: "Pass in the baseline", kind: .baselineAdminNetworkPolicy, objectName: "default",
             body: [subject, "egress:", "- {action: Pass, to: [{namespaces: {}}]}"],
             errors: [("spec.egress[0].action", 11, "unknown action \"Pass\"; expected Allow or Deny")]),
-        BrokenAdminPolicy(
+        .adminPolicy(
             name: "a baseline not named default", kind: .baselineAdminNetworkPolicy, objectName: "strict",
             body: [subject],
             errors: [
@@ -101,25 +73,25 @@ struct AdminPolicyManifestTests {
                     "a BaselineAdminNetworkPolicy is a singleton and must be named \"default\", got \"strict\""
                 )
             ]),
-        BrokenAdminPolicy(
+        .adminPolicy(
             name: "a priority in the baseline", kind: .baselineAdminNetworkPolicy, objectName: "default",
             body: ["priority: 3", subject],
             errors: [("spec.priority", 9, "unknown field \"priority\"; expected one of: egress, ingress, subject")]),
-        BrokenAdminPolicy(
+        .adminPolicy(
             name: "a rule without peers", body: ["priority: 1", subject, "egress:", "- {action: Deny, to: []}"],
             errors: [("spec.egress[0].to", 12, "must list at least one peer")]),
-        BrokenAdminPolicy(
+        .adminPolicy(
             name: "a peer with two fields",
             body: ["priority: 1", subject, "egress:", "- action: Deny", "  to: [{namespaces: {}, nodes: {}}]"],
             errors: [("spec.egress[0].to[0]", 13, "must set exactly one of namespaces, pods, nodes or networks, got namespaces and nodes")]),
-        BrokenAdminPolicy(
+        .adminPolicy(
             name: "a nodes peer in ingress",
             body: ["priority: 1", subject, "ingress:", "- action: Deny", "  from: [{nodes: {}}]"],
             errors: [
                 ("spec.ingress[0].from[0].nodes", 13, "unknown field \"nodes\"; expected one of: namespaces, pods"),
                 ("spec.ingress[0].from[0]", 13, "must set one of namespaces or pods"),
             ]),
-        BrokenAdminPolicy(
+        .adminPolicy(
             name: "a bad CIDR in networks",
             body: ["priority: 1", subject, "egress:", "- action: Deny", "  to: [{networks: [10.0.0.0/33]}]"],
             errors: [
@@ -128,14 +100,14 @@ struct AdminPolicyManifestTests {
                     "\"10.0.0.0/33\" is not a valid CIDR (expected ADDRESS/LENGTH, such as 10.0.0.0/8 or fd00::/64)"
                 )
             ]),
-        BrokenAdminPolicy(
+        .adminPolicy(
             name: "a port range whose end is not above its start",
             body: [
                 "priority: 1", subject, "egress:", "- action: Deny", "  to: [{namespaces: {}}]",
                 "  ports: [{portRange: {protocol: UDP, start: 9000, end: 9000}}]",
             ],
             errors: [("spec.egress[0].ports[0].portRange.end", 14, "must be greater than start (9000), got 9000")]),
-        BrokenAdminPolicy(
+        .adminPolicy(
             name: "a port entry with two fields",
             body: [
                 "priority: 1", subject, "egress:", "- action: Deny", "  to: [{namespaces: {}}]",
@@ -147,7 +119,7 @@ struct AdminPolicyManifestTests {
                     "must set exactly one of portNumber, namedPort or portRange, got portNumber and namedPort"
                 )
             ]),
-        BrokenAdminPolicy(
+        .adminPolicy(
             name: "a named port beside a networks peer",
             body: [
                 "priority: 1", subject, "egress:", "- action: Allow", "  to: [{networks: [10.0.0.0/8]}]",
@@ -156,20 +128,14 @@ struct AdminPolicyManifestTests {
             errors: [
                 ("spec.egress[0].ports", 14, "namedPort cannot be used with nodes or networks peers, which have no named ports")
             ]),
-        BrokenAdminPolicy(
+        .adminPolicy(
             name: "port 0", body: ["priority: 1", subject, "ingress:", "- action: Deny", "  from: [{namespaces: {}}]", "  ports: [{portNumber: {port: 0}}]"],
             errors: [("spec.ingress[0].ports[0].portNumber.port", 14, "must be between 1 and 65535, got 0")]),
     ]
 
     @Test("each broken policy gives exactly its errors, and its neighbours load", arguments: broken)
-    func brokenPolicies(_ manifest: BrokenAdminPolicy) {
-        let result = ManifestLoader.load(text: manifest.text, file: "broken.yaml")
-        #expect(result.errors == manifest.expectedErrors)
-        #expect(
-            result.objects.map(\.key) == [
-                ObjectKey(kind: "Namespace", namespace: "", name: "ok"),
-                ObjectKey(kind: "AdminNetworkPolicy", namespace: "", name: "good"),
-            ])
+    func brokenPolicies(_ manifest: BrokenObject) {
+        manifest.expectExactErrors()
     }
 
     @Test("every field decodes: subjects, actions, peers, ports, defaults")

@@ -2,45 +2,19 @@ import NetworkTypes
 import PolicyModel
 import Testing
 
-/// A broken ClusterNetworkPolicy between two good objects, laid out so that lines are known:
-///
-///     1  apiVersion: v1                                       (document 0: Namespace ok)
-///     2  kind: Namespace
-///     3  metadata: {name: ok}
-///     4  ---
-///     5  apiVersion: policy.networking.k8s.io/v1alpha2        (document 1: the broken policy)
-///     6  kind: ClusterNetworkPolicy
-///     7  metadata: {name: bad}
-///     8  spec:
-///     9  <body, indented two spaces>
-///     …  ---                                                  (document 2: ClusterNetworkPolicy good)
-struct BrokenClusterPolicy: Sendable, CustomTestStringConvertible {
-    var name: String
-    /// The lines of `spec`, without their two-space indent.
-    var body: [String]
-    /// (field path, line, message) of each expected error, in order.
-    var errors: [(path: String, line: Int?, message: String)]
-
-    var testDescription: String { name }
-
-    var text: String {
-        ([
-            "apiVersion: v1", "kind: Namespace", "metadata: {name: ok}", "---",
-            "apiVersion: policy.networking.k8s.io/v1alpha2", "kind: ClusterNetworkPolicy", "metadata: {name: bad}",
-            "spec:",
-        ] + body.map { "  " + $0 } + [
-            "---", "apiVersion: policy.networking.k8s.io/v1alpha2", "kind: ClusterNetworkPolicy", "metadata: {name: good}",
-            "spec: {tier: Admin, priority: 1, subject: {namespaces: {}}, egress: [{action: Deny, to: [{networks: [169.254.169.254/32]}]}]}",
-        ]).joined(separator: "\n")
-    }
-
-    var expectedErrors: [PolicyError] {
-        errors.map {
-            PolicyError(
-                file: "broken.yaml", documentIndex: 1,
-                object: ObjectKey(kind: "ClusterNetworkPolicy", namespace: "", name: "bad"), fieldPath: $0.path,
-                line: $0.line, message: $0.message)
-        }
+extension BrokenObject {
+    /// A broken ClusterNetworkPolicy bad before the ClusterNetworkPolicy good.
+    static func clusterPolicy(
+        name: String, body: [String], errors: [(path: String, line: Int?, message: String)]
+    ) -> BrokenObject {
+        let apiVersion = "policy.networking.k8s.io/v1alpha2"
+        return BrokenObject(
+            name: name, apiVersion: apiVersion,
+            object: ObjectKey(kind: "ClusterNetworkPolicy", namespace: "", name: "bad"), body: body,
+            neighbour: Neighbour(
+                apiVersion: apiVersion, kind: "ClusterNetworkPolicy",
+                spec: "spec: {tier: Admin, priority: 1, subject: {namespaces: {}}, egress: [{action: Deny, to: [{networks: [169.254.169.254/32]}]}]}"),
+            errors: errors)
     }
 }
 
@@ -50,72 +24,72 @@ struct ClusterNetworkPolicyManifestTests {
     /// Lines 9 to 11 of a valid admin policy head; rules start on line 12.
     static let head = ["tier: Admin", "priority: 1", subject]
 
-    static let broken: [BrokenClusterPolicy] = [
-        BrokenClusterPolicy(
+    static let broken: [BrokenObject] = [
+        .clusterPolicy(
             name: "unknown tier", body: ["tier: Developer", "priority: 1", subject],
             errors: [("spec.tier", 9, "unknown tier \"Developer\"; expected Admin or Baseline")]),
-        BrokenClusterPolicy(
+        .clusterPolicy(
             name: "tier in the wrong case", body: ["tier: admin", "priority: 1", subject],
             errors: [("spec.tier", 9, "unknown tier \"admin\"; expected Admin or Baseline")]),
-        BrokenClusterPolicy(
+        .clusterPolicy(
             name: "missing tier", body: ["priority: 1", subject],
             errors: [("spec.tier", 9, "is required (Admin or Baseline)")]),
-        BrokenClusterPolicy(
+        .clusterPolicy(
             name: "priority above 1000 in the baseline tier", body: ["tier: Baseline", "priority: 1001", subject],
             errors: [("spec.priority", 10, "must be between 0 and 1000, got 1001")]),
-        BrokenClusterPolicy(
+        .clusterPolicy(
             name: "negative priority", body: ["tier: Admin", "priority: -5", subject],
             errors: [("spec.priority", 10, "must be between 0 and 1000, got -5")]),
-        BrokenClusterPolicy(
+        .clusterPolicy(
             name: "missing priority, which the baseline tier needs too", body: ["tier: Baseline", subject],
             errors: [("spec.priority", 9, "is required (0 to 1000; a lower number takes precedence)")]),
-        BrokenClusterPolicy(
+        .clusterPolicy(
             name: "the v1alpha1 action Allow",
             body: head + ["ingress:", "- {action: Allow, from: [{namespaces: {}}]}"],
             errors: [
                 ("spec.ingress[0].action", 13, "unknown action \"Allow\"; expected Accept, Deny or Pass (v1alpha2 calls it Accept)")
             ]),
-        BrokenClusterPolicy(
+        .clusterPolicy(
             name: "unknown action", body: head + ["ingress:", "- {action: Reject, from: [{namespaces: {}}]}"],
             errors: [("spec.ingress[0].action", 13, "unknown action \"Reject\"; expected Accept, Deny or Pass")]),
-        BrokenClusterPolicy(
+        .clusterPolicy(
             name: "missing action", body: head + ["ingress:", "- {from: [{namespaces: {}}]}"],
             errors: [("spec.ingress[0].action", 13, "is required (Accept, Deny or Pass)")]),
-        BrokenClusterPolicy(
+        .clusterPolicy(
             name: "the v1alpha1 ports field",
             body: head + ["egress:", "- action: Deny", "  to: [{namespaces: {}}]", "  ports: [{portNumber: {port: 80}}]"],
             errors: [("spec.egress[0].ports", 15, "unknown field \"ports\"; expected one of: action, name, protocols, to")]),
-        BrokenClusterPolicy(
+        .clusterPolicy(
             name: "a pods subject whose podSelector is a list",
             body: ["tier: Admin", "priority: 1", "subject: {pods: {podSelector: [app]}}"],
             errors: [("spec.subject.pods.podSelector", 11, "must be an object, got a list")]),
-        BrokenClusterPolicy(
+        .clusterPolicy(
             name: "a pods subject without a podSelector",
             body: ["tier: Admin", "priority: 1", "subject: {pods: {namespaceSelector: {}}}"],
             errors: [("spec.subject.pods.podSelector", 11, "is required (use {} to select everything)")]),
-        BrokenClusterPolicy(
+        .clusterPolicy(
             name: "a subject with namespaces and pods",
             body: ["tier: Admin", "priority: 1", "subject: {namespaces: {}, pods: {podSelector: {}}}"],
             errors: [("spec.subject", 11, "must set exactly one of namespaces or pods, got both")]),
-        BrokenClusterPolicy(
+        .clusterPolicy(
             name: "matchLabels of the wrong shape in a peer",
             body: head + ["ingress:", "- action: Deny", "  from: [{namespaces: {matchLabels: [team]}}]"],
             errors: [("spec.ingress[0].from[0].namespaces.matchLabels", 14, "must be an object, got a list")]),
-        BrokenClusterPolicy(
+        .clusterPolicy(
             name: "a networks peer in ingress",
             body: head + ["ingress:", "- action: Deny", "  from: [{networks: [10.0.0.0/8]}]"],
             errors: [
                 ("spec.ingress[0].from[0].networks", 14, "unknown field \"networks\"; expected one of: namespaces, pods"),
                 ("spec.ingress[0].from[0]", 14, "must set one of namespaces or pods"),
             ]),
-        BrokenClusterPolicy(
+        .clusterPolicy(
             name: "a rule without peers", body: head + ["egress:", "- {action: Deny, to: []}"],
             errors: [("spec.egress[0].to", 13, "must list at least one peer")]),
-        BrokenClusterPolicy(
+        .clusterPolicy(
             name: "tcp without a destinationPort",
             body: head + ["egress:", "- action: Deny", "  to: [{namespaces: {}}]", "  protocols: [{tcp: {}}]"],
             errors: [("spec.egress[0].protocols[0].tcp.destinationPort", 15, "is required (number or range)")]),
-        BrokenClusterPolicy(
+        .clusterPolicy(
             name: "a range whose end is not above its start",
             body: head + [
                 "egress:", "- action: Deny", "  to: [{namespaces: {}}]",
@@ -124,7 +98,7 @@ struct ClusterNetworkPolicyManifestTests {
             errors: [
                 ("spec.egress[0].protocols[0].udp.destinationPort.range.end", 15, "must be greater than start (9000), got 9000")
             ]),
-        BrokenClusterPolicy(
+        .clusterPolicy(
             name: "a destinationPort with number and range",
             body: head + [
                 "egress:", "- action: Deny", "  to: [{namespaces: {}}]",
@@ -133,14 +107,14 @@ struct ClusterNetworkPolicyManifestTests {
             errors: [
                 ("spec.egress[0].protocols[0].sctp.destinationPort", 15, "must set exactly one of number or range, got number and range")
             ]),
-        BrokenClusterPolicy(
+        .clusterPolicy(
             name: "port 0",
             body: head + [
                 "ingress:", "- action: Deny", "  from: [{namespaces: {}}]",
                 "  protocols: [{sctp: {destinationPort: {number: 0}}}]",
             ],
             errors: [("spec.ingress[0].protocols[0].sctp.destinationPort.number", 15, "must be between 1 and 65535, got 0")]),
-        BrokenClusterPolicy(
+        .clusterPolicy(
             name: "a protocols entry with two fields",
             body: head + [
                 "egress:", "- action: Deny", "  to: [{namespaces: {}}]",
@@ -152,11 +126,11 @@ struct ClusterNetworkPolicyManifestTests {
                     "must set exactly one of tcp, udp, sctp or destinationNamedPort, got tcp and destinationNamedPort"
                 )
             ]),
-        BrokenClusterPolicy(
+        .clusterPolicy(
             name: "an empty protocols list",
             body: head + ["egress:", "- action: Deny", "  to: [{namespaces: {}}]", "  protocols: []"],
             errors: [("spec.egress[0].protocols", 15, "must list 1 to 25 entries, got 0")]),
-        BrokenClusterPolicy(
+        .clusterPolicy(
             name: "a destinationNamedPort beside a networks peer",
             body: head + [
                 "egress:", "- action: Accept", "  to: [{networks: [10.0.0.0/8]}]", "  protocols: [{destinationNamedPort: web}]",
@@ -167,11 +141,11 @@ struct ClusterNetworkPolicyManifestTests {
                     "destinationNamedPort cannot be used with nodes, networks or domainNames peers, which have no named ports"
                 )
             ]),
-        BrokenClusterPolicy(
+        .clusterPolicy(
             name: "domainNames in a Deny rule",
             body: head + ["egress:", "- action: Deny", "  to: [{domainNames: [example.com]}]"],
             errors: [("spec.egress[0].action", 13, "domainNames peers are allowed only in Accept rules, got Deny")]),
-        BrokenClusterPolicy(
+        .clusterPolicy(
             name: "a wildcard inside a domain name",
             body: head + ["egress:", "- action: Accept", "  to: [{domainNames: [\"www.*.example.com\"]}]"],
             errors: [
@@ -180,21 +154,15 @@ struct ClusterNetworkPolicyManifestTests {
                     "\"www.*.example.com\" is not a domain name (labels of letters, digits, '-' and '_', such as example.com; a leading \"*.\" matches subdomains)"
                 )
             ]),
-        BrokenClusterPolicy(
+        .clusterPolicy(
             name: "26 rules",
             body: head + ["ingress:"] + Array(repeating: "- {action: Deny, from: [{namespaces: {}}]}", count: 26),
             errors: [("spec.ingress", 13, "must have at most 25 rules, got 26")]),
     ]
 
     @Test("each broken policy gives exactly its errors, and its neighbours load", arguments: broken)
-    func brokenPolicies(_ manifest: BrokenClusterPolicy) {
-        let result = ManifestLoader.load(text: manifest.text, file: "broken.yaml")
-        #expect(result.errors == manifest.expectedErrors)
-        #expect(
-            result.objects.map(\.key) == [
-                ObjectKey(kind: "Namespace", namespace: "", name: "ok"),
-                ObjectKey(kind: "ClusterNetworkPolicy", namespace: "", name: "good"),
-            ])
+    func brokenPolicies(_ manifest: BrokenObject) {
+        manifest.expectExactErrors()
     }
 
     @Test("a ClusterNetworkPolicy needs apiVersion v1alpha2")

@@ -1,45 +1,18 @@
 import PolicyModel
 import Testing
 
-/// A broken NetworkPolicy between two good objects: the errors it must produce, exactly.
-///
-/// The file is always laid out the same way, so that lines are known:
-///
-///     1  apiVersion: v1                           (document 0: Namespace ok)
-///     2  kind: Namespace
-///     3  metadata: {name: ok}
-///     4  ---
-///     5  apiVersion: <apiVersion>                 (document 1: the broken NetworkPolicy ok/bad)
-///     6  kind: NetworkPolicy
-///     7  metadata: {name: bad, namespace: ok}
-///     8  spec:
-///     9  <body, indented two spaces>
-///     …  ---                                      (document 2: NetworkPolicy ok/good)
-struct BrokenManifest: Sendable, CustomTestStringConvertible {
-    var name: String
-    var apiVersion = "networking.k8s.io/v1"
-    /// The lines of `spec`, without their two-space indent.
-    var body: [String]
-    /// (field path, line, message) of each expected error, in order.
-    var errors: [(path: String, line: Int?, message: String)]
-
-    var testDescription: String { name }
-
-    var text: String {
-        (["apiVersion: v1", "kind: Namespace", "metadata: {name: ok}", "---", "apiVersion: \(apiVersion)",
-          "kind: NetworkPolicy", "metadata: {name: bad, namespace: ok}", "spec:"]
-            + body.map { "  " + $0 }
-            + ["---", "apiVersion: networking.k8s.io/v1", "kind: NetworkPolicy", "metadata: {name: good, namespace: ok}",
-               "spec: {podSelector: {}}"]).joined(separator: "\n")
-    }
-
-    var expectedErrors: [PolicyError] {
-        errors.map {
-            PolicyError(
-                file: "broken.yaml", documentIndex: 1,
-                object: ObjectKey(kind: "NetworkPolicy", namespace: "ok", name: "bad"), fieldPath: $0.path,
-                line: $0.line, message: $0.message)
-        }
+extension BrokenObject {
+    /// A broken NetworkPolicy ok/bad (of `apiVersion`) before the NetworkPolicy ok/good.
+    static func networkPolicy(
+        name: String, apiVersion: String = "networking.k8s.io/v1", body: [String],
+        errors: [(path: String, line: Int?, message: String)]
+    ) -> BrokenObject {
+        BrokenObject(
+            name: name, apiVersion: apiVersion, object: ObjectKey(kind: "NetworkPolicy", namespace: "ok", name: "bad"),
+            body: body,
+            neighbour: Neighbour(
+                apiVersion: "networking.k8s.io/v1", kind: "NetworkPolicy", spec: "spec: {podSelector: {}}"),
+            errors: errors)
     }
 }
 
@@ -48,8 +21,8 @@ struct ManifestErrorTests {
     static let peerPath = "spec.ingress[0].from[0]"
     static let portPath = "spec.ingress[0].ports[0]"
 
-    static let broken: [BrokenManifest] = [
-        BrokenManifest(
+    static let broken: [BrokenObject] = [
+        .networkPolicy(
             name: "bad CIDR", body: ["podSelector: {}", "ingress:", "- from:", "  - ipBlock: {cidr: 10.0.0.0/33}"],
             errors: [
                 (
@@ -57,31 +30,31 @@ struct ManifestErrorTests {
                     "\"10.0.0.0/33\" is not a valid CIDR (expected ADDRESS/LENGTH, such as 10.0.0.0/8 or fd00::/64)"
                 )
             ]),
-        BrokenManifest(
+        .networkPolicy(
             name: "except outside the cidr",
             body: ["podSelector: {}", "ingress:", "- from:", "  - ipBlock: {cidr: 10.0.0.0/8, except: [192.168.0.0/16]}"],
             errors: [(peerPath + ".ipBlock.except[0]", 12, "192.168.0.0/16 must be strictly within the cidr 10.0.0.0/8")]),
-        BrokenManifest(
+        .networkPolicy(
             name: "except equal to the cidr",
             body: ["podSelector: {}", "ingress:", "- from:", "  - ipBlock: {cidr: 10.0.0.0/8, except: [10.0.0.0/8]}"],
             errors: [(peerPath + ".ipBlock.except[0]", 12, "10.0.0.0/8 must be strictly within the cidr 10.0.0.0/8")]),
-        BrokenManifest(
+        .networkPolicy(
             name: "endPort with a named port",
             body: ["podSelector: {}", "ingress:", "- ports:", "  - {port: http, endPort: 90}"],
             errors: [(portPath + ".endPort", 12, "may only be set when port is a number")]),
-        BrokenManifest(
+        .networkPolicy(
             name: "endPort below port", body: ["podSelector: {}", "ingress:", "- ports:", "  - {port: 90, endPort: 80}"],
             errors: [(portPath + ".endPort", 12, "must be between port (90) and 65535, got 80")]),
-        BrokenManifest(
+        .networkPolicy(
             name: "port 0", body: ["podSelector: {}", "ingress:", "- ports:", "  - {port: 0}"],
             errors: [(portPath + ".port", 12, "must be between 1 and 65535, got 0")]),
-        BrokenManifest(
+        .networkPolicy(
             name: "port 70000", body: ["podSelector: {}", "ingress:", "- ports:", "  - {port: 70000}"],
             errors: [(portPath + ".port", 12, "must be between 1 and 65535, got 70000")]),
-        BrokenManifest(
+        .networkPolicy(
             name: "unknown protocol", body: ["podSelector: {}", "ingress:", "- ports:", "  - {protocol: ICMP, port: 80}"],
             errors: [(portPath + ".protocol", 12, "unsupported protocol \"ICMP\"; expected TCP, UDP or SCTP")]),
-        BrokenManifest(
+        .networkPolicy(
             name: "unknown operator",
             body: ["podSelector:", "  matchExpressions:", "  - {key: app, operator: Equals, values: [a]}"],
             errors: [
@@ -90,25 +63,25 @@ struct ManifestErrorTests {
                     "unknown operator \"Equals\"; expected In, NotIn, Exists or DoesNotExist"
                 )
             ]),
-        BrokenManifest(
+        .networkPolicy(
             name: "In with no values", body: ["podSelector:", "  matchExpressions:", "  - {key: app, operator: In}"],
             errors: [("spec.podSelector.matchExpressions[0].values", 11, "must be non-empty when operator is In")]),
-        BrokenManifest(
+        .networkPolicy(
             name: "NotIn with an empty list of values",
             body: ["podSelector:", "  matchExpressions:", "  - {key: app, operator: NotIn, values: []}"],
             errors: [("spec.podSelector.matchExpressions[0].values", 11, "must be non-empty when operator is NotIn")]),
-        BrokenManifest(
+        .networkPolicy(
             name: "Exists with values",
             body: ["podSelector:", "  matchExpressions:", "  - {key: app, operator: Exists, values: [a]}"],
             errors: [("spec.podSelector.matchExpressions[0].values", 11, "must be empty when operator is Exists")]),
-        BrokenManifest(
+        .networkPolicy(
             name: "a peer with both ipBlock and podSelector",
             body: ["podSelector: {}", "ingress:", "- from:", "  - {ipBlock: {cidr: 10.0.0.0/8}, podSelector: {}}"],
             errors: [(peerPath, 12, "ipBlock cannot be combined with podSelector or namespaceSelector in one peer")]),
-        BrokenManifest(
+        .networkPolicy(
             name: "an empty peer {}", body: ["podSelector: {}", "ingress:", "- from:", "  - {}"],
             errors: [(peerPath, 12, "must specify a peer (podSelector, namespaceSelector or ipBlock)")]),
-        BrokenManifest(
+        .networkPolicy(
             name: "an invalid label value", body: ["podSelector:", "  matchLabels: {app: -bad}"],
             errors: [
                 (
@@ -116,10 +89,10 @@ struct ManifestErrorTests {
                     "\"-bad\" must consist of alphanumeric characters, '-', '_' or '.', and start and end with an alphanumeric character"
                 )
             ]),
-        BrokenManifest(
+        .networkPolicy(
             name: "an unquoted numeric label value", body: ["podSelector:", "  matchLabels: {version: 2}"],
             errors: [("spec.podSelector.matchLabels.version", 10, "label value must be a string; quote it: \"2\"")]),
-        BrokenManifest(
+        .networkPolicy(
             name: "an unknown field in spec (typo podselector)", body: ["podselector: {}"],
             errors: [
                 (
@@ -128,18 +101,18 @@ struct ManifestErrorTests {
                 ),
                 ("spec.podSelector", 9, "is required (use {} to select every pod in the namespace)"),
             ]),
-        BrokenManifest(
+        .networkPolicy(
             name: "missing podSelector", body: ["policyTypes: [Ingress]"],
             errors: [("spec.podSelector", 9, "is required (use {} to select every pod in the namespace)")]),
-        BrokenManifest(
+        .networkPolicy(
             name: "wrong apiVersion", apiVersion: "networking.k8s.io/v1beta1", body: ["podSelector: {}"],
             errors: [
                 ("apiVersion", 5, "NetworkPolicy must have apiVersion networking.k8s.io/v1, got \"networking.k8s.io/v1beta1\"")
             ]),
-        BrokenManifest(
+        .networkPolicy(
             name: "unknown policy type", body: ["podSelector: {}", "policyTypes: [Ingres]"],
             errors: [("spec.policyTypes[0]", 10, "unknown policy type \"Ingres\"; expected Ingress or Egress")]),
-        BrokenManifest(
+        .networkPolicy(
             name: "every error of one object at once",
             body: ["podSelector: {}", "ingress:", "- ports:", "  - {port: 0}", "  - {protocol: ICMP}"],
             errors: [
@@ -149,9 +122,8 @@ struct ManifestErrorTests {
     ]
 
     @Test("each broken manifest gives exactly its errors, and its neighbours load", arguments: broken)
-    func brokenManifest(_ manifest: BrokenManifest) {
-        let result = ManifestLoader.load(text: manifest.text, file: "broken.yaml")
-        #expect(result.errors == manifest.expectedErrors)
+    func brokenManifest(_ manifest: BrokenObject) {
+        let result = manifest.expectExactErrors()
         #expect(
             result.objects == [
                 .namespace(Namespace(name: "ok")),

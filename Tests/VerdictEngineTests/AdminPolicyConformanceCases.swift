@@ -13,112 +13,71 @@ import VerdictEngine
 // The upstream YAML of api_integration/core-anp-np-banp.yaml still writes the `namespaces` peer in its older
 // form (`namespaces: {namespaceSelector: ...}`); v1alpha1 made it a plain label selector, as here.
 
-private typealias Probe = ConformanceCase.Probe
-private typealias PodRef = ConformanceModel.PodRef
-
-private func pod(_ house: String, _ ordinal: Int) -> PodRef { PodRef(house: house, ordinal: ordinal) }
-private let harry0 = pod("gryffindor", 0)
-private let harry1 = pod("gryffindor", 1)
-private let draco0 = pod("slytherin", 0)
-private let draco1 = pod("slytherin", 1)
-private let cedric0 = pod("hufflepuff", 0)
-private let cedric1 = pod("hufflepuff", 1)
-private let luna0 = pod("ravenclaw", 0)
-private let luna1 = pod("ravenclaw", 1)
-private let centaur0 = pod("forbidden-forrest", 0)
-
-/// `kubernetes.io/metadata.name: network-policy-conformance-<house>`, as most upstream policies select.
-private func house(_ name: String) -> LabelSelector {
-    LabelSelector(matchLabels: [Namespace.nameLabel: ConformanceModel.namespace(name)])
-}
-
-/// `conformance-house: <house>`, as the integration policies select.
-private func houseLabel(_ name: String) -> LabelSelector { LabelSelector(matchLabels: ["conformance-house": name]) }
-
-private func rule(
-    _ name: String, _ action: AdminPolicyAction, _ peers: [AdminPolicyPeer], ports: [AdminPolicyPort]? = nil
-) -> AdminPolicyRule {
-    AdminPolicyRule(name: name, action: action, peers: peers, ports: ports)
-}
-
-private func anp(
-    _ name: String, priority: Int, subject: AdminPolicySubject, ingress: [AdminPolicyRule] = [],
-    egress: [AdminPolicyRule] = []
-) -> AdminNetworkPolicy {
-    AdminNetworkPolicy(name: name, priority: priority, subject: subject, ingress: ingress, egress: egress)
-}
-
-private func banp(subject: AdminPolicySubject, ingress: [AdminPolicyRule] = [], egress: [AdminPolicyRule] = [])
-    -> AdminNetworkPolicy
-{
-    AdminNetworkPolicy(
-        kind: .baselineAdminNetworkPolicy, name: "default", subject: subject, ingress: ingress, egress: egress)
-}
-
-private func probe(
-    _ from: PodRef, _ to: PodRef, _ proto: TransportProtocol, _ port: UInt16, _ expected: VerdictReason
-) -> Probe {
-    Probe(from: from, to: .pod(to), protocol: proto, port: port, expected: expected)
-}
-
-private let tcp80 = AdminPolicyPort.number(.tcp, 80)
-private let udp53 = AdminPolicyPort.number(.udp, 53)
-private let sctp9003 = AdminPolicyPort.number(.sctp, 9003)
-
-/// `gress-rules` (base/admin_network_policy/core-gress-rules-combined.yaml): priority 15, subject gryffindor,
-/// rules in the order given by `ravenclawOrder` (indices into allow, deny, pass) and `slytherinPassFirst`.
-private func gressRules(ravenclawOrder: [Int] = [0, 1, 2], slytherinPassFirst: Bool = false) -> AdminNetworkPolicy {
-    func ravenclaw(_ direction: String) -> [AdminPolicyRule] {
-        let rules = [
-            rule("allow-\(direction)-ravenclaw-everything", .allow, [.namespaces(house("ravenclaw"))]),
-            rule("deny-\(direction)-ravenclaw-everything", .deny, [.namespaces(house("ravenclaw"))]),
-            rule("pass-\(direction)-ravenclaw-everything", .pass, [.namespaces(house("ravenclaw"))]),
-        ]
-        return ravenclawOrder.map { rules[$0] }
+private extension ConformanceCase {
+    static func anp(
+        _ name: String, priority: Int, subject: AdminPolicySubject, ingress: [AdminPolicyRule] = [],
+        egress: [AdminPolicyRule] = []
+    ) -> AdminNetworkPolicy {
+        AdminNetworkPolicy(name: name, priority: priority, subject: subject, ingress: ingress, egress: egress)
     }
-    func slytherin(_ direction: String) -> [AdminPolicyRule] {
-        let deny = rule(
-            "deny-\(direction)-slytherin-at-ports-80-53-9003", .deny, [.namespaces(house("slytherin"))],
-            ports: [tcp80, udp53, sctp9003])
-        let pass = rule(
-            "pass-\(direction)-slytherin-at-port-80-53-9003", .pass, [.namespaces(house("slytherin"))],
-            ports: [tcp80, udp53, sctp9003])
-        return slytherinPassFirst ? [pass, deny] : [deny, pass]
+
+    static func banp(subject: AdminPolicySubject, ingress: [AdminPolicyRule] = [], egress: [AdminPolicyRule] = [])
+        -> AdminNetworkPolicy
+    {
+        AdminNetworkPolicy(
+            kind: .baselineAdminNetworkPolicy, name: "default", subject: subject, ingress: ingress, egress: egress)
     }
-    return anp(
-        "gress-rules", priority: 15, subject: .namespaces(house("gryffindor")),
-        ingress: ravenclaw("from") + slytherin("from") + [
-            rule(
-                "allow-from-hufflepuff-at-port-80-5353-9003", .allow, [.namespaces(house("hufflepuff"))],
-                ports: [tcp80, .number(.udp, 5353), sctp9003]),
-            rule("deny-from-hufflepuff-everything-else", .deny, [.namespaces(house("hufflepuff"))]),
-        ],
-        egress: ravenclaw("to") + slytherin("to") + [
-            rule(
-                "allow-to-hufflepuff-at-ports-8080-5353", .allow, [.namespaces(house("hufflepuff"))],
-                ports: [.number(.tcp, 8080), .number(.udp, 5353), sctp9003]),
-            rule("deny-to-hufflepuff-everything-else", .deny, [.namespaces(house("hufflepuff"))]),
-        ])
+
+    /// `gress-rules` (base/admin_network_policy/core-gress-rules-combined.yaml): priority 15, subject gryffindor,
+    /// rules in the order given by `ravenclawOrder` (indices into allow, deny, pass) and `slytherinPassFirst`.
+    static func gressRules(ravenclawOrder: [Int] = [0, 1, 2], slytherinPassFirst: Bool = false) -> AdminNetworkPolicy {
+        func ravenclaw(_ direction: String) -> [AdminPolicyRule] {
+            let rules = [
+                rule("allow-\(direction)-ravenclaw-everything", .allow, [.namespaces(house("ravenclaw"))]),
+                rule("deny-\(direction)-ravenclaw-everything", .deny, [.namespaces(house("ravenclaw"))]),
+                rule("pass-\(direction)-ravenclaw-everything", .pass, [.namespaces(house("ravenclaw"))]),
+            ]
+            return ravenclawOrder.map { rules[$0] }
+        }
+        func slytherin(_ direction: String) -> [AdminPolicyRule] {
+            let deny = rule(
+                "deny-\(direction)-slytherin-at-ports-80-53-9003", .deny, [.namespaces(house("slytherin"))],
+                ports: [tcp80, udp53, sctp9003])
+            let pass = rule(
+                "pass-\(direction)-slytherin-at-port-80-53-9003", .pass, [.namespaces(house("slytherin"))],
+                ports: [tcp80, udp53, sctp9003])
+            return slytherinPassFirst ? [pass, deny] : [deny, pass]
+        }
+        return anp(
+            "gress-rules", priority: 15, subject: .namespaces(house("gryffindor")),
+            ingress: ravenclaw("from") + slytherin("from") + [
+                rule(
+                    "allow-from-hufflepuff-at-port-80-5353-9003", .allow, [.namespaces(house("hufflepuff"))],
+                    ports: [tcp80, .number(.udp, 5353), sctp9003]),
+                rule("deny-from-hufflepuff-everything-else", .deny, [.namespaces(house("hufflepuff"))]),
+            ],
+            egress: ravenclaw("to") + slytherin("to") + [
+                rule(
+                    "allow-to-hufflepuff-at-ports-8080-5353", .allow, [.namespaces(house("hufflepuff"))],
+                    ports: [.number(.tcp, 8080), .number(.udp, 5353), sctp9003]),
+                rule("deny-to-hufflepuff-everything-else", .deny, [.namespaces(house("hufflepuff"))]),
+            ])
+    }
+
+    /// `pass-example`, the NetworkPolicy and the BaselineAdminNetworkPolicy of
+    /// base/api_integration/core-anp-np-banp.yaml.
+    static func passExample(ingress: AdminPolicyAction, egress: AdminPolicyAction) -> AdminNetworkPolicy {
+        anp(
+            "pass-example", priority: 10, subject: .namespaces(houseLabel("gryffindor")),
+            ingress: [rule("deny-all-ingress-from-slytherin", ingress, [.namespaces(houseLabel("slytherin"))])],
+            egress: [rule("deny-all-egress-to-slytherin", egress, [.namespaces(houseLabel("slytherin"))])])
+    }
+
+    static let integrationBaseline = banp(
+        subject: .namespaces(houseLabel("gryffindor")),
+        ingress: [rule("deny-all-ingress-from-slytherin", .deny, [.namespaces(houseLabel("slytherin"))])],
+        egress: [rule("deny-all-egress-to-slytherin", .deny, [.namespaces(houseLabel("slytherin"))])])
 }
-
-/// `pass-example`, the NetworkPolicy and the BaselineAdminNetworkPolicy of base/api_integration/core-anp-np-banp.yaml.
-private func passExample(ingress: AdminPolicyAction, egress: AdminPolicyAction) -> AdminNetworkPolicy {
-    anp(
-        "pass-example", priority: 10, subject: .namespaces(houseLabel("gryffindor")),
-        ingress: [rule("deny-all-ingress-from-slytherin", ingress, [.namespaces(houseLabel("slytherin"))])],
-        egress: [rule("deny-all-egress-to-slytherin", egress, [.namespaces(houseLabel("slytherin"))])])
-}
-
-private let integrationNetworkPolicy = NetworkPolicy(
-    namespace: ConformanceModel.namespace("gryffindor"), name: "allow-gress-from-to-slytherin-to-gryffindor",
-    podSelector: .everything, policyTypes: [.ingress, .egress],
-    ingress: [NetworkPolicyRule(peers: [.selector(pods: nil, namespaces: houseLabel("slytherin"))])],
-    egress: [NetworkPolicyRule(peers: [.selector(pods: nil, namespaces: houseLabel("slytherin"))])])
-
-private let integrationBaseline = banp(
-    subject: .namespaces(houseLabel("gryffindor")),
-    ingress: [rule("deny-all-ingress-from-slytherin", .deny, [.namespaces(houseLabel("slytherin"))])],
-    egress: [rule("deny-all-egress-to-slytherin", .deny, [.namespaces(houseLabel("slytherin"))])])
 
 extension ConformanceCase {
     static let all: [ConformanceCase] = [

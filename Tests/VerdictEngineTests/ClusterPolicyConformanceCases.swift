@@ -10,132 +10,93 @@ import VerdictEngine
 // probe: Pass in the baseline tier, AdminNetworkPolicy and ClusterNetworkPolicy sharing the admin priority scale,
 // the BaselineAdminNetworkPolicy after every baseline ClusterNetworkPolicy, and a domainNames-only rule.
 
-private typealias PodRef = ConformanceModel.PodRef
-
-private func pod(_ house: String, _ ordinal: Int) -> PodRef { PodRef(house: house, ordinal: ordinal) }
-private let harry0 = pod("gryffindor", 0)
-private let harry1 = pod("gryffindor", 1)
-private let draco0 = pod("slytherin", 0)
-private let draco1 = pod("slytherin", 1)
-private let cedric0 = pod("hufflepuff", 0)
-private let cedric1 = pod("hufflepuff", 1)
-private let luna0 = pod("ravenclaw", 0)
-private let luna1 = pod("ravenclaw", 1)
-
-/// `kubernetes.io/metadata.name: network-policy-conformance-<house>`.
-private func house(_ name: String) -> LabelSelector {
-    LabelSelector(matchLabels: [Namespace.nameLabel: ConformanceModel.namespace(name)])
-}
-
-/// `conformance-house: <house>` (namespaces and pods both carry it).
-private func houseLabel(_ name: String) -> LabelSelector { LabelSelector(matchLabels: ["conformance-house": name]) }
-
-/// A `pods` peer or subject: the pods labelled with `house` in the namespaces labelled with it.
-private func housePods(_ name: String) -> (namespaces: LabelSelector, pods: LabelSelector) {
-    (houseLabel(name), houseLabel(name))
-}
-
-private func rule(
-    _ name: String, _ action: AdminPolicyAction, _ peers: [AdminPolicyPeer], ports: [AdminPolicyPort]? = nil
-) -> AdminPolicyRule {
-    AdminPolicyRule(name: name, action: action, peers: peers, ports: ports)
-}
-
-private func cnp(
-    _ name: String, _ tier: PolicyTier, priority: Int, subject: AdminPolicySubject, ingress: [AdminPolicyRule] = [],
-    egress: [AdminPolicyRule] = []
-) -> AdminNetworkPolicy {
-    AdminNetworkPolicy(
-        kind: .clusterNetworkPolicy, name: name, tier: tier, priority: priority, subject: subject, ingress: ingress,
-        egress: egress)
-}
-
-private func probe(
-    _ from: PodRef, _ to: PodRef, _ proto: TransportProtocol, _ port: UInt16, _ expected: VerdictReason
-) -> ConformanceCase.Probe {
-    ConformanceCase.Probe(from: from, to: .pod(to), protocol: proto, port: port, expected: expected)
-}
-
-private let tcp80 = AdminPolicyPort.number(.tcp, 80)
-private let udp53 = AdminPolicyPort.number(.udp, 53)
-private let sctp9003 = AdminPolicyPort.number(.sctp, 9003)
-
-/// base/admin_tier/standard-priority-field.yaml: `priority-50-example` (Deny), `old-priority-60-new-priority-40-
-/// example` (Pass) at `passPriority`, and the baseline `default` (Accept), all on gryffindor's pods and
-/// slytherin's pods.
-private func priorityField(passPriority: Int) -> [AdminNetworkPolicy] {
-    let gryffindor = housePods("gryffindor")
-    let slytherin = AdminPolicyPeer.pods(namespaces: housePods("slytherin").namespaces, pods: housePods("slytherin").pods)
-    let subject = AdminPolicySubject.pods(namespaces: gryffindor.namespaces, pods: gryffindor.pods)
-    return [
-        cnp(
-            "priority-50-example", .admin, priority: 50, subject: subject,
-            ingress: [rule("deny-all-ingress-from-slytherin", .deny, [slytherin])],
-            egress: [rule("deny-all-egress-to-slytherin", .deny, [slytherin])]),
-        cnp(
-            "old-priority-60-new-priority-40-example", .admin, priority: passPriority, subject: subject,
-            ingress: [rule("pass-all-ingress-from-slytherin", .pass, [slytherin])],
-            egress: [rule("pass-all-egress-to-slytherin", .pass, [slytherin])]),
-        cnp(
-            "default", .baseline, priority: 10, subject: subject,
-            ingress: [rule("allow-all-ingress-from-slytherin", .allow, [slytherin])],
-            egress: [rule("allow-all-egress-to-slytherin", .allow, [slytherin])]),
-    ]
-}
-
-/// base/api_integration/standard-anp-np-banp.yaml: the admin `pass-example` with the given actions, and the
-/// baseline `default`.
-private func integration(ingress: AdminPolicyAction, egress: AdminPolicyAction) -> [AdminNetworkPolicy] {
-    let subject = AdminPolicySubject.namespaces(houseLabel("gryffindor"))
-    let slytherin = AdminPolicyPeer.namespaces(houseLabel("slytherin"))
-    return [
-        cnp(
-            "pass-example", .admin, priority: 10, subject: subject,
-            ingress: [rule("deny-all-ingress-from-slytherin", ingress, [slytherin])],
-            egress: [rule("deny-all-egress-to-slytherin", egress, [slytherin])]),
-        cnp(
-            "default", .baseline, priority: 10, subject: subject,
-            ingress: [rule("deny-all-ingress-from-slytherin", .deny, [slytherin])],
-            egress: [rule("deny-all-egress-to-slytherin", .deny, [slytherin])]),
-    ]
-}
-
-private let integrationNetworkPolicy = NetworkPolicy(
-    namespace: ConformanceModel.namespace("gryffindor"), name: "allow-gress-from-to-slytherin-to-gryffindor",
-    podSelector: .everything, policyTypes: [.ingress, .egress],
-    ingress: [NetworkPolicyRule(peers: [.selector(pods: nil, namespaces: houseLabel("slytherin"))])],
-    egress: [NetworkPolicyRule(peers: [.selector(pods: nil, namespaces: houseLabel("slytherin"))])])
-
-/// base/baseline_tier/standard-gress-rules-combined.yaml: the baseline `default` on gryffindor, with its
-/// ravenclaw rules Accept-then-Deny (or swapped, `denyFirst`).
-private func baselineGressRules(denyFirst: Bool = false) -> AdminNetworkPolicy {
-    func ravenclaw(_ direction: String) -> [AdminPolicyRule] {
-        let rules = [
-            rule("allow-\(direction)-ravenclaw-everything", .allow, [.namespaces(house("ravenclaw"))]),
-            rule("deny-\(direction)-ravenclaw-everything", .deny, [.namespaces(house("ravenclaw"))]),
-        ]
-        return denyFirst ? rules.reversed() : rules
+private extension ConformanceCase {
+    /// A `pods` peer or subject: the pods labelled with `house` in the namespaces labelled with it.
+    static func housePods(_ name: String) -> (namespaces: LabelSelector, pods: LabelSelector) {
+        (houseLabel(name), houseLabel(name))
     }
-    return cnp(
-        "default", .baseline, priority: 10, subject: .namespaces(house("gryffindor")),
-        ingress: ravenclaw("from") + [
-            rule(
-                "deny-from-slytherin-at-port-80-53-9003", .deny, [.namespaces(house("slytherin"))],
-                ports: [tcp80, udp53, sctp9003]),
-            rule(
-                "allow-from-hufflepuff-at-port-80-5353-9003", .allow, [.namespaces(house("hufflepuff"))],
-                ports: [tcp80, .number(.udp, 5353), sctp9003]),
-            rule("deny-from-hufflepuff-everything-else", .deny, [.namespaces(house("hufflepuff"))]),
-        ],
-        egress: ravenclaw("to") + [
-            rule(
-                "deny-to-slytherin-at-ports-80-53-9003", .deny, [.namespaces(house("slytherin"))],
-                ports: [tcp80, udp53, sctp9003]),
-            rule(
-                "allow-to-hufflepuff-at-ports-8080-5353", .allow, [.namespaces(house("hufflepuff"))],
-                ports: [.number(.tcp, 8080), .number(.udp, 5353), sctp9003]),
-            rule("deny-to-hufflepuff-everything-else", .deny, [.namespaces(house("hufflepuff"))]),
-        ])
+
+    static func cnp(
+        _ name: String, _ tier: PolicyTier, priority: Int, subject: AdminPolicySubject, ingress: [AdminPolicyRule] = [],
+        egress: [AdminPolicyRule] = []
+    ) -> AdminNetworkPolicy {
+        AdminNetworkPolicy(
+            kind: .clusterNetworkPolicy, name: name, tier: tier, priority: priority, subject: subject, ingress: ingress,
+            egress: egress)
+    }
+
+    /// base/admin_tier/standard-priority-field.yaml: `priority-50-example` (Deny), `old-priority-60-new-priority-40-
+    /// example` (Pass) at `passPriority`, and the baseline `default` (Accept), all on gryffindor's pods and
+    /// slytherin's pods.
+    static func priorityField(passPriority: Int) -> [AdminNetworkPolicy] {
+        let gryffindor = housePods("gryffindor")
+        let slytherin = AdminPolicyPeer.pods(
+            namespaces: housePods("slytherin").namespaces, pods: housePods("slytherin").pods)
+        let subject = AdminPolicySubject.pods(namespaces: gryffindor.namespaces, pods: gryffindor.pods)
+        return [
+            cnp(
+                "priority-50-example", .admin, priority: 50, subject: subject,
+                ingress: [rule("deny-all-ingress-from-slytherin", .deny, [slytherin])],
+                egress: [rule("deny-all-egress-to-slytherin", .deny, [slytherin])]),
+            cnp(
+                "old-priority-60-new-priority-40-example", .admin, priority: passPriority, subject: subject,
+                ingress: [rule("pass-all-ingress-from-slytherin", .pass, [slytherin])],
+                egress: [rule("pass-all-egress-to-slytherin", .pass, [slytherin])]),
+            cnp(
+                "default", .baseline, priority: 10, subject: subject,
+                ingress: [rule("allow-all-ingress-from-slytherin", .allow, [slytherin])],
+                egress: [rule("allow-all-egress-to-slytherin", .allow, [slytherin])]),
+        ]
+    }
+
+    /// base/api_integration/standard-anp-np-banp.yaml: the admin `pass-example` with the given actions, and the
+    /// baseline `default`.
+    static func integration(ingress: AdminPolicyAction, egress: AdminPolicyAction) -> [AdminNetworkPolicy] {
+        let subject = AdminPolicySubject.namespaces(houseLabel("gryffindor"))
+        let slytherin = AdminPolicyPeer.namespaces(houseLabel("slytherin"))
+        return [
+            cnp(
+                "pass-example", .admin, priority: 10, subject: subject,
+                ingress: [rule("deny-all-ingress-from-slytherin", ingress, [slytherin])],
+                egress: [rule("deny-all-egress-to-slytherin", egress, [slytherin])]),
+            cnp(
+                "default", .baseline, priority: 10, subject: subject,
+                ingress: [rule("deny-all-ingress-from-slytherin", .deny, [slytherin])],
+                egress: [rule("deny-all-egress-to-slytherin", .deny, [slytherin])]),
+        ]
+    }
+
+    /// base/baseline_tier/standard-gress-rules-combined.yaml: the baseline `default` on gryffindor, with its
+    /// ravenclaw rules Accept-then-Deny (or swapped, `denyFirst`).
+    static func baselineGressRules(denyFirst: Bool = false) -> AdminNetworkPolicy {
+        func ravenclaw(_ direction: String) -> [AdminPolicyRule] {
+            let rules = [
+                rule("allow-\(direction)-ravenclaw-everything", .allow, [.namespaces(house("ravenclaw"))]),
+                rule("deny-\(direction)-ravenclaw-everything", .deny, [.namespaces(house("ravenclaw"))]),
+            ]
+            return denyFirst ? rules.reversed() : rules
+        }
+        return cnp(
+            "default", .baseline, priority: 10, subject: .namespaces(house("gryffindor")),
+            ingress: ravenclaw("from") + [
+                rule(
+                    "deny-from-slytherin-at-port-80-53-9003", .deny, [.namespaces(house("slytherin"))],
+                    ports: [tcp80, udp53, sctp9003]),
+                rule(
+                    "allow-from-hufflepuff-at-port-80-5353-9003", .allow, [.namespaces(house("hufflepuff"))],
+                    ports: [tcp80, .number(.udp, 5353), sctp9003]),
+                rule("deny-from-hufflepuff-everything-else", .deny, [.namespaces(house("hufflepuff"))]),
+            ],
+            egress: ravenclaw("to") + [
+                rule(
+                    "deny-to-slytherin-at-ports-80-53-9003", .deny, [.namespaces(house("slytherin"))],
+                    ports: [tcp80, udp53, sctp9003]),
+                rule(
+                    "allow-to-hufflepuff-at-ports-8080-5353", .allow, [.namespaces(house("hufflepuff"))],
+                    ports: [.number(.tcp, 8080), .number(.udp, 5353), sctp9003]),
+                rule("deny-to-hufflepuff-everything-else", .deny, [.namespaces(house("hufflepuff"))]),
+            ])
+    }
 }
 
 extension ConformanceCase {
