@@ -77,12 +77,16 @@ public final class ObjectStore: Sendable {
         change(source) { current in current.removeValue(forKey: key) != nil }
     }
 
-    /// Updates the status of `source` (connection, errors, counters) without touching its objects.
+    /// Updates the status of `source` (connection, errors, counters) without touching its objects. A source
+    /// that becomes synced (its first complete view, even an empty one) counts as a change.
     public func updateStatus(of source: String, _ update: (inout SourceStatus) -> Void) {
-        state.withLock { state in
-            guard let index = state.sources.firstIndex(where: { $0.status.name == source }) else { return }
+        let handler = state.withLock { state -> (@Sendable () -> Void)? in
+            guard let index = state.sources.firstIndex(where: { $0.status.name == source }) else { return nil }
+            let wasSynced = state.sources[index].status.synced
             update(&state.sources[index].status)
+            return !wasSynced && state.sources[index].status.synced ? state.changeHandler : nil
         }
+        handler?()
     }
 
     /// The merged objects: every key once, from the source of highest precedence that holds it.

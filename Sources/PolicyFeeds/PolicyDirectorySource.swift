@@ -27,6 +27,18 @@ public final class PolicyDirectorySource {
         /// Files parsed by this load (the others were unchanged and reused).
         public var filesParsed = 0
 
+        /// An outcome with the given parts.
+        public init(
+            objects: [ManifestObject], errors: [PolicyError], directoryReadable: Bool, filesKeptFromLastGood: [String],
+            filesParsed: Int = 0
+        ) {
+            self.objects = objects
+            self.errors = errors
+            self.directoryReadable = directoryReadable
+            self.filesKeptFromLastGood = filesKeptFromLastGood
+            self.filesParsed = filesParsed
+        }
+
         /// The objects by kind, namespace and name (a key appears once: duplicates are reported and dropped).
         public var objectsByKey: [ObjectKey: ManifestObject] {
             Dictionary(objects.map { ($0.key, $0) }, uniquingKeysWith: { first, _ in first })

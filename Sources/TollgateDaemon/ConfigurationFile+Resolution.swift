@@ -35,6 +35,10 @@ extension ConfigurationFile {
         public var denyLogRate: Double?
         /// `--no-revoke` (false when given, nil otherwise).
         public var revoke: Bool?
+        /// `--kubeconfig`.
+        public var kubeconfig: String?
+        /// `--in-cluster` (true when given, nil otherwise).
+        public var inCluster: Bool?
 
         /// Creates overrides; everything defaults to "not given".
         public init(
@@ -42,8 +46,10 @@ extension ConfigurationFile {
             workers: Int? = nil, firstQueue: UInt16? = nil, failureMode: FailureMode? = nil,
             metricsAddress: ListenAddress? = nil, backend: Backend? = nil, logLevel: Logger.Level? = nil,
             logFormat: LogFormat? = nil, pollIntervalMilliseconds: Int? = nil, audit: Bool? = nil,
-            denyLogRate: Double? = nil, revoke: Bool? = nil
+            denyLogRate: Double? = nil, revoke: Bool? = nil, kubeconfig: String? = nil, inCluster: Bool? = nil
         ) {
+            self.kubeconfig = kubeconfig
+            self.inCluster = inCluster
             self.audit = audit
             self.denyLogRate = denyLogRate
             self.revoke = revoke
@@ -96,9 +102,15 @@ extension ConfigurationFile {
     public func resolve(overrides: Overrides = Overrides()) throws(ConfigurationFileError) -> Resolved {
         var problems: [ConfigurationFileError.Problem] = []
         let directory = overrides.policyDirectory ?? policyDirectory
-        if directory == nil {
+        let api = kubernetesAPISource(overrides: overrides)
+        if directory == nil && api == nil {
             problems.append(
-                .init(line: nil, key: "--policy-dir", message: "no policy directory: pass --policy-dir or set policyDir in the configuration file"))
+                .init(
+                    line: nil, key: "--policy-dir",
+                    message: "no policy source: pass --policy-dir, --kubeconfig or --in-cluster, or set policyDir, kubeconfig or inCluster in the configuration file"))
+        }
+        if overrides.kubeconfig != nil && overrides.inCluster == true {
+            problems.append(.init(line: nil, key: "--in-cluster", message: "conflicts with --kubeconfig; pass one of them"))
         }
         if overrides.policyDirectory == nil {
             problems += policyDirectoryProblems()
@@ -115,13 +127,14 @@ extension ConfigurationFile {
             throw ConfigurationFileError(path: path, problems: problems)
         }
         var configuration = DaemonConfiguration(
-            policyDirectory: directory ?? "", podCIDRs: podCIDRs, exemptCIDRs: exemptCIDRs,
+            policyDirectory: directory, podCIDRs: podCIDRs, exemptCIDRs: exemptCIDRs,
             workers: overrides.workers ?? workers ?? Self.defaultWorkers, firstQueue: overrides.firstQueue ?? firstQueue ?? 0,
             failureMode: overrides.failureMode ?? failureMode ?? .open, metricsAddress: address,
             backend: (overrides.backend ?? backend ?? .auto).forced,
             pollInterval: .milliseconds(overrides.pollIntervalMilliseconds ?? pollIntervalMilliseconds ?? 5000),
             audit: overrides.audit ?? audit ?? false, denyLogRate: overrides.denyLogRate ?? denyLogRate ?? 20)
         configuration.revoke = overrides.revoke ?? revoke ?? true
+        configuration.kubernetesAPI = api
         // The daemon's own checks (overlaps, queue range), attributed to the file's line when the file set the value.
         for message in configuration.problems() {
             problems.append(attribute(message, overrides: overrides))
@@ -130,6 +143,15 @@ extension ConfigurationFile {
         return Resolved(
             daemon: configuration, logLevel: overrides.logLevel ?? logLevel ?? .info,
             logFormat: overrides.logFormat ?? logFormat ?? .text)
+    }
+
+    /// The Kubernetes API source: a flag wins over the file; `kubeconfig: ""` and `inCluster: false` mean none.
+    func kubernetesAPISource(overrides: Overrides) -> KubernetesAPISource? {
+        if let path = overrides.kubeconfig { return .kubeconfig(path) }
+        if overrides.inCluster == true { return .inCluster }
+        if let kubeconfig, !kubeconfig.isEmpty { return .kubeconfig(kubeconfig) }
+        if inCluster == true { return .inCluster }
+        return nil
     }
 
     /// Problems with `policyDir` as the file sets it: missing, not a directory, or not readable and searchable.
