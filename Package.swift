@@ -99,7 +99,11 @@ let package = Package(
         .testTarget(name: "PacketHeadersTests", dependencies: ["PacketHeaders", "TollgateTestSupport"]),
         .testTarget(name: "PolicyModelTests", dependencies: ["PolicyModel"]),
         .testTarget(
-            name: "PolicyFeedsTests", dependencies: ["PolicyFeeds", "PolicyModel", "TollgateTestSupport"],
+            name: "PolicyFeedsTests",
+            dependencies: [
+                "PolicyFeeds", "PolicyModel", "NetworkTypes", "TollgateTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             exclude: ["Fixtures"]),
         .testTarget(
             name: "VerdictEngineTests", dependencies: ["VerdictEngine", "PolicyModel", "TollgateBench"],

@@ -133,15 +133,17 @@ public final class KubernetesFeed: Sendable {
         while !Task.isCancelled {
             do {
                 if failing { store.updateStatus(of: name) { $0.reconnects += 1 } }
-                let version: String
+                var version: String
                 if let resourceVersion {
                     version = resourceVersion
                 } else {
                     version = try await list(resource)
+                    resourceVersion = version
                 }
-                resourceVersion = version
                 let watchStarted = ContinuousClock.now
-                resourceVersion = try await watch(resource, from: version) {
+                // `version` follows every event, so a watch that breaks resumes after the last event applied.
+                defer { resourceVersion = version }
+                try await watch(resource, from: &version) {
                     // The watch is open: the resource is connected again.
                     self.markConnected(resource)
                     if failing {
@@ -225,17 +227,16 @@ public final class KubernetesFeed: Sendable {
         return resourceVersion
     }
 
-    /// Watches `resource` from `resourceVersion` until the server ends the stream; returns the last resource
-    /// version seen. `opened` runs once the server accepted the watch.
+    /// Watches `resource` from `resourceVersion` until the server ends the stream, keeping `resourceVersion` at
+    /// the last version seen (also when the stream breaks). `opened` runs once the server accepted the watch.
     private func watch(
-        _ resource: APIResource, from resourceVersion: String, opened: () -> Void
-    ) async throws -> String {
+        _ resource: APIResource, from resourceVersion: inout String, opened: () -> Void
+    ) async throws {
         let timeoutSeconds = Int(Self.seconds(settings.watchTimeout) * Double.random(in: 1.0..<2.0))
         let query =
             "watch=1&allowWatchBookmarks=true&resourceVersion=\(Self.percentEncoded(resourceVersion))&timeoutSeconds=\(timeoutSeconds)"
         let response = try await send(resource, query: query, timeout: .seconds(timeoutSeconds + 30))
         opened()
-        var version = resourceVersion
         var pending: [UInt8] = []
         for try await chunk in response.body {
             pending.append(contentsOf: chunk.readableBytesView)
@@ -244,7 +245,7 @@ public final class KubernetesFeed: Sendable {
                 let line = pending[start..<newline]
                 start = newline + 1
                 if line.allSatisfy({ $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\r") }) { continue }
-                if let next = try handle(String(decoding: line, as: UTF8.self), resource) { version = next }
+                if let next = try handle(String(decoding: line, as: UTF8.self), resource) { resourceVersion = next }
             }
             pending.removeFirst(start)
             if pending.count > settings.maximumEventBytes {
@@ -252,7 +253,6 @@ public final class KubernetesFeed: Sendable {
                     .response, "\(resource): a watch event exceeds \(settings.maximumEventBytes) bytes")
             }
         }
-        return version
     }
 
     /// Applies one watch event; returns its resource version, if it has one.

@@ -159,6 +159,12 @@ extension ObjectStore {
         /// The sources holding it, in order of precedence: the first one's copy is in force.
         public var sources: [String]
 
+        /// A conflict over `key` among `sources`, in order of precedence.
+        public init(key: ObjectKey, sources: [String]) {
+            self.key = key
+            self.sources = sources
+        }
+
         /// `Kind ns/name: from directory (in force), api (ignored)`.
         public var description: String {
             "\(key): defined by \(sources.joined(separator: " and ")); the \(sources[0]) copy is in force"
