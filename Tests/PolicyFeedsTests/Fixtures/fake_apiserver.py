@@ -197,7 +197,10 @@ class ControlHandler(BaseHTTPRequestHandler):
                 for watcher in state.watchers:
                     watcher.queue.put(("drop",))
             elif path == "/control/fail":
-                state.failures.append([int(body["status"]), int(body.get("count", 1)), body.get("path")])
+                if body.get("clear"):
+                    state.failures = []
+                else:
+                    state.failures.append([int(body["status"]), int(body.get("count", 1)), body.get("path")])
             elif path == "/control/tokens":
                 state.tokens = set(body["tokens"])
             elif path == "/control/delay":
