@@ -103,12 +103,6 @@ extension ConfigurationFile {
         var problems: [ConfigurationFileError.Problem] = []
         let directory = overrides.policyDirectory ?? policyDirectory
         let api = kubernetesAPISource(overrides: overrides)
-        if directory == nil && api == nil {
-            problems.append(
-                .init(
-                    line: nil, key: "--policy-dir",
-                    message: "no policy source: pass --policy-dir, --kubeconfig or --in-cluster, or set policyDir, kubeconfig or inCluster in the configuration file"))
-        }
         if overrides.kubeconfig != nil && overrides.inCluster == true {
             problems.append(.init(line: nil, key: "--in-cluster", message: "conflicts with --kubeconfig; pass one of them"))
         }
@@ -200,6 +194,7 @@ extension ConfigurationFile {
     /// key and line when the file, not a flag, supplied the value.
     private func attribute(_ message: String, overrides: Overrides) -> ConfigurationFileError.Problem {
         let flags: [(flag: String, key: Key, fromFlag: Bool)] = [
+            ("--policy-dir", .policyDir, overrides.policyDirectory != nil),
             ("--pod-cidr", .podCIDRs, overrides.podCIDRs.map { !$0.isEmpty } ?? false),
             ("--exempt-cidr", .exemptCIDRs, overrides.exemptCIDRs.map { !$0.isEmpty } ?? false),
             ("--workers", .workers, overrides.workers != nil),

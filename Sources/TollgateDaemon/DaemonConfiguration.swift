@@ -60,7 +60,8 @@ public struct DaemonConfiguration: Sendable, Hashable {
     public func problems() -> [String] {
         var result: [String] = []
         if policyDirectory == nil && kubernetesAPI == nil {
-            result.append("--policy-dir: no policy source; pass --policy-dir, --kubeconfig or --in-cluster (or both a directory and the API)")
+            result.append(
+                "--policy-dir: no policy source: pass --policy-dir, --kubeconfig or --in-cluster, or set policyDir, kubeconfig or inCluster in the configuration file")
         }
         if denyLogRate < 0 { result.append("--deny-log-rate: must not be negative, got \(denyLogRate)") }
         if podCIDRs.isEmpty { result.append("--pod-cidr: at least one pod CIDR is required") }
