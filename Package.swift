@@ -79,13 +79,16 @@ let package = Package(
         // Synthetic clusters and the verdict benchmark (`tollgate bench verdicts`).
         .target(
             name: "TollgateBench",
-            dependencies: ["VerdictEngine", "PolicyModel", "NetworkTypes"],
+            dependencies: [
+                "VerdictEngine", "PolicyModel", "NetworkTypes", "PolicyFeeds", "LinuxSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             path: "bench/Sources/TollgateBench"
         ),
         .executableTarget(
             name: "tollgate",
             dependencies: [
-                "TollgateDaemon", "TollgateBench", "VerdictEngine", "PolicyModel", "KernelRules", "Datapath",
+                "TollgateDaemon", "TollgateBench", "VerdictEngine", "PolicyModel", "PolicyFeeds", "KernelRules", "Datapath",
                 "LinuxSupport", "NetworkTypes",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
