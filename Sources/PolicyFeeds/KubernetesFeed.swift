@@ -77,6 +77,8 @@ public final class KubernetesFeed: Sendable {
             tlsConfiguration: tls, redirectConfiguration: .disallow,
             timeout: .init(connect: .nanoseconds(Int64(Self.seconds(settings.connectTimeout) * 1e9))))
         configuration.httpVersion = .http1Only
+        // One long-lived connection per watch, plus lists: room for every resource at once.
+        configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 2 * resources.count + 2
         client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
         store.addSource(name)
         store.updateStatus(of: name) { $0.location = connection.server }

@@ -90,42 +90,64 @@ public final class ObjectStore: Sendable {
     }
 
     /// The merged objects: every key once, from the source of highest precedence that holds it.
-    public func objects() -> [ManifestObject] {
-        state.withLock { state in
-            guard state.sources.count > 1 else { return state.sources.first.map { Array($0.objects.values) } ?? [] }
-            var seen = Set<ObjectKey>()
-            var result: [ManifestObject] = []
-            result.reserveCapacity(state.sources.reduce(0) { $0 + $1.objects.count })
-            for source in state.sources {
-                for (key, object) in source.objects where seen.insert(key).inserted { result.append(object) }
-            }
-            return result
-        }
-    }
+    public func objects() -> [ManifestObject] { merged().objects }
 
     /// The keys two or more sources hold, each with the sources in order of precedence (the first one's copy is
     /// in force), sorted by key.
-    public func conflicts() -> [Conflict] {
+    public func conflicts() -> [Conflict] { merged().conflicts }
+
+    /// The merged objects and the conflicts, in one pass under one lock: a key of a later source is looked up in
+    /// the earlier sources' dictionaries (no set of every key is built), so merging costs one lookup per object
+    /// of the smaller sources.
+    public func merged() -> (objects: [ManifestObject], conflicts: [Conflict]) {
         state.withLock { state in
-            var holders: [ObjectKey: [String]] = [:]
-            for source in state.sources {
-                for key in source.objects.keys { holders[key, default: []].append(source.status.name) }
+            var objects: [ManifestObject] = []
+            objects.reserveCapacity(state.sources.reduce(0) { $0 + $1.objects.count })
+            var conflicts: [Conflict] = []
+            for (index, source) in state.sources.enumerated() {
+                let earlier = state.sources[..<index]
+                if earlier.isEmpty {
+                    objects.append(contentsOf: source.objects.values)
+                    continue
+                }
+                for (key, object) in source.objects {
+                    let holders = earlier.filter { $0.objects[key] != nil }
+                    if holders.isEmpty {
+                        objects.append(object)
+                    } else {
+                        // Reported once, by the last source holding the key: every holder, in order.
+                        let later = state.sources[(index + 1)...].contains { $0.objects[key] != nil }
+                        if !later {
+                            conflicts.append(Conflict(key: key, sources: holders.map(\.status.name) + [source.status.name]))
+                        }
+                    }
+                }
             }
-            return holders.filter { $0.value.count > 1 }.map { Conflict(key: $0.key, sources: $0.value) }
-                .sorted { $0.key < $1.key }
+            return (objects, conflicts.sorted { $0.key < $1.key })
         }
+    }
+
+    /// The first source that has not delivered a complete view yet; nil when every source has.
+    public func firstUnsyncedSource() -> SourceStatus? {
+        state.withLock { state in state.sources.first { !$0.status.synced }?.status }
+    }
+
+    /// Whether `source` has delivered a complete view at least once.
+    public func isSynced(_ source: String) -> Bool {
+        state.withLock { state in state.sources.first { $0.status.name == source }?.status.synced ?? false }
     }
 
     /// The status of every source, in order of precedence, with current object and conflict counts.
     public func statuses() -> [SourceStatus] {
         state.withLock { state in
-            var earlier = Set<ObjectKey>()
             var result: [SourceStatus] = []
-            for source in state.sources {
+            for (index, source) in state.sources.enumerated() {
                 var status = source.status
                 status.objects = source.objects.count
-                status.objectsOverridden = earlier.isEmpty ? 0 : source.objects.keys.reduce(0) { $0 + (earlier.contains($1) ? 1 : 0) }
-                earlier.formUnion(source.objects.keys)
+                let earlier = state.sources[..<index]
+                status.objectsOverridden =
+                    earlier.isEmpty
+                    ? 0 : source.objects.keys.reduce(0) { count, key in count + (earlier.contains { $0.objects[key] != nil } ? 1 : 0) }
                 result.append(status)
             }
             return result

@@ -31,6 +31,8 @@ public final class Daemon: Sendable {
     let feed = Mutex<KubernetesFeed?>(nil)
     /// Set by the store on every change; the reload thread debounces it into one snapshot.
     private let storeChanged = Atomic<Bool>(false)
+    /// Counts store changes, so the debounce can tell whether the burst is still going on.
+    private let storeChanges = Atomic<UInt64>(0)
     /// Revocation of established connections a new snapshot denies (see `RevocationRunner`).
     let revocation: RevocationRunner
     /// How the policy directory is watched, for `/status` and the metrics.
@@ -86,6 +88,7 @@ public final class Daemon: Sendable {
         }
         if configuration.policyDirectory != nil { armWatch(watch) }
         store.onChange { [self] in
+            storeChanges.add(1, ordering: .relaxed)
             storeChanged.store(true, ordering: .releasing)
             watch.wake()
         }
@@ -231,8 +234,16 @@ public final class Daemon: Sendable {
             if reloadRequested.exchange(false, ordering: .relaxed) { reason = "SIGHUP" }
             var rereadDirectory = reason != nil
             if reason == nil && storeChanged.load(ordering: .acquiring) {
-                // API changes come in bursts (a rollout, a relist): let the burst settle into one snapshot.
-                Thread.sleep(forTimeInterval: Self.apiDebounceSeconds)
+                // API changes come in bursts (a rollout, a relist): wait until no change has come for 5 ms (at most
+                // 20 ms), so the burst becomes one snapshot.
+                let burstStarted = ContinuousClock.now
+                var seen = storeChanges.load(ordering: .relaxed)
+                while ContinuousClock.now - burstStarted < Self.apiDebounce {
+                    Thread.sleep(forTimeInterval: Self.apiQuietSeconds)
+                    let now = storeChanges.load(ordering: .relaxed)
+                    if now == seen { break }
+                    seen = now
+                }
                 reason = "Kubernetes API change"
             }
             if hasDirectory && !watch.isWatching && ContinuousClock.now - lastArmAttempt >= missingCheck {
@@ -338,8 +349,10 @@ public final class Daemon: Sendable {
 
     /// The store's name for the policy directory source.
     static let directorySourceName = "directory"
-    /// How long a burst of API changes may settle before it is compiled into one snapshot.
-    static let apiDebounceSeconds = 0.02
+    /// The longest a burst of API changes is waited for before it is compiled into one snapshot.
+    static let apiDebounce: Duration = .milliseconds(20)
+    /// A burst of API changes has ended when none came for this long.
+    static let apiQuietSeconds = 0.005
     /// How long the start waits for the first complete list of the Kubernetes API before going on without it.
     static let firstListTimeout: Duration = .seconds(10)
 
@@ -367,7 +380,7 @@ public final class Daemon: Sendable {
         /// When the directory is not reread, the errors of its last load still stand.
         var standingErrors: [String]? = nil
         let hasDirectory = configuration.policyDirectory != nil
-        if hasDirectory, rereadDirectory || !store.statuses().contains(where: { $0.name == Self.directorySourceName && $0.synced }) {
+        if hasDirectory, rereadDirectory || !store.isSynced(Self.directorySourceName) {
             outcome = source.withLock { $0?.load() } ?? outcome
             if outcome.directoryReadable { store.replace(source: Self.directorySourceName, with: outcome.objects) }
             let watched = watchStatus.withLock { $0.watching }
@@ -406,22 +419,20 @@ public final class Daemon: Sendable {
                 return
             }
         }
-        let statuses = store.statuses()
-        if let waiting = statuses.first(where: { !$0.synced }) {
+        // Cleared before the store is read: a change after this point sets it again and is compiled next.
+        storeChanged.store(false, ordering: .releasing)
+        if let waiting = store.firstUnsyncedSource() {
             logger.warning(
                 "not compiling yet: the \(waiting.name) source has not delivered a complete view (\(waiting.lastError ?? "waiting for it"))",
                 metadata: ["reason": "\(reason)"])
             return
         }
-        // Cleared before the store is read: a change after this point sets it again and is compiled next.
-        storeChanged.store(false, ordering: .releasing)
-        let conflicts = store.conflicts()
+        let (objects, conflicts) = store.merged()
         if conflicts.count != state.withLock({ $0.conflicts.count }) || conflicts.map(\.description) != state.withLock({ $0.conflicts }) {
             for conflict in conflicts.prefix(20) { logger.warning("source conflict: \(conflict)") }
             if conflicts.count > 20 { logger.warning("\(conflicts.count - 20) more source conflicts") }
         }
         state.withLock { $0.conflicts = conflicts.map(\.description) }
-        let objects = store.objects()
         let clusterState = ClusterState(objects: objects)
         let snapshot = PolicyCompiler.compile(clusterState, generation: current + 1)
         publisher.publish(snapshot)

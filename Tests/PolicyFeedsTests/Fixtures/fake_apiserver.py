@@ -15,7 +15,7 @@ It speaks the list and watch protocol the way kube-apiserver does, as described 
 * every API request needs ``Authorization: Bearer <token>`` with an accepted token (401 ``Status`` otherwise).
 * HTTPS with the certificate and key given; the TLS handshake runs in the request's thread.
 
-Tests drive it through a plain-HTTP control port on 127.0.0.1 (JSON bodies): ``/control/apply``,
+Tests drive it through a plain-HTTP control port on 127.0.0.1 (``--control-bind`` to change; JSON bodies): ``/control/apply``,
 ``/control/delete``, ``/control/raw`` (a raw line to open watches: malformed events), ``/control/bookmark``,
 ``/control/compact`` (and optionally end open watches with a 410 ERROR event), ``/control/drop`` (close open
 watches mid-stream, without the final chunk), ``/control/fail`` (the next N API requests answer a status),
@@ -406,6 +406,8 @@ def main():
     parser.add_argument("--bind", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--control-port", type=int, required=True)
+    parser.add_argument("--control-bind", default="127.0.0.1",
+                        help="address of the control port (benchmarks drive it from a pod: the node's address)")
     parser.add_argument("--cert", required=True)
     parser.add_argument("--key", required=True)
     parser.add_argument("--token", action="append", default=[])
@@ -418,10 +420,10 @@ def main():
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(arguments.cert, arguments.key)
     api = TLSServer((arguments.bind, arguments.port), APIHandler, context, state)
-    control = ControlServer(("127.0.0.1", arguments.control_port), ControlHandler, state)
+    control = ControlServer((arguments.control_bind, arguments.control_port), ControlHandler, state)
     threading.Thread(target=control.serve_forever, daemon=True).start()
-    print("serving on %s:%d, control on 127.0.0.1:%d" % (arguments.bind, arguments.port, arguments.control_port),
-          flush=True)
+    print("serving on %s:%d, control on %s:%d" % (arguments.bind, arguments.port, arguments.control_bind,
+                                                  arguments.control_port), flush=True)
     try:
         api.serve_forever()
     except KeyboardInterrupt:
