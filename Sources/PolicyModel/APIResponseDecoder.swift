@@ -125,17 +125,13 @@ public enum APIResponseDecoder {
         return event
     }
 
-    /// Parses one JSON document (JSON is YAML's flow style: the manifest parser reads it with the same scalar
-    /// rules as a `.json` manifest file).
+    /// Parses one JSON document with ``JSONNodeParser``, which gives the same scalar kinds as the manifest
+    /// parser gives a `.json` manifest file.
     private static func document(_ text: String, source: String) throws(PolicyError) -> ManifestNode {
         do throws(ManifestSyntaxError) {
-            let documents = try ManifestNode.documents(yaml: text)
-            guard documents.count == 1, let only = documents.first else {
-                throw ManifestSyntaxError(line: nil, message: "expected one JSON object, got \(documents.count)")
-            }
-            return only
+            return try JSONNodeParser.parse(text)
         } catch {
-            throw PolicyError(file: source, message: error.message.replacingPrefix("invalid YAML", with: "invalid JSON"))
+            throw PolicyError(file: source, message: error.message)
         }
     }
 
@@ -154,11 +150,5 @@ extension PolicyError {
         var copy = self
         copy.line = nil
         return copy
-    }
-}
-
-extension String {
-    fileprivate func replacingPrefix(_ prefix: String, with replacement: String) -> String {
-        hasPrefix(prefix) ? replacement + dropFirst(prefix.count) : self
     }
 }

@@ -192,3 +192,45 @@ struct KubernetesConnectionTests {
         #expect(try connection.currentToken() == "t")
     }
 }
+
+/// The API's JSON parser against the manifest (YAML) parser: the same objects and the same errors.
+struct APIJSONParserTests {
+    static let objects = [
+        #"{"kind":"Pod","apiVersion":"v1","metadata":{"name":"p\u00e9-1","namespace":"n","labels":{"a\/b":"x\"y"}},"spec":{"hostNetwork":true,"nodeName":null,"containers":[{"name":"c","ports":[{"containerPort":8080,"name":"http"}]}]},"status":{"podIP":"10.0.0.1","phase":"Running"}}"#,
+        #"{"kind":"Pod","apiVersion":"v1","metadata":{"name":"q","namespace":"n","labels":{"a":"b"}},"spec":{"hostNetwork":false,"containers":[{"name":"c","ports":[{"containerPort":8080.5}]}]}}"#,
+        #"{"kind":"NetworkPolicy","apiVersion":"networking.k8s.io/v1","metadata":{"name":"np","namespace":"n"},"spec":{"podSelector":{},"ingress":[{"ports":[{"port":"http","protocol":"TCP"},{"port":80,"endPort":90}],"from":[{"ipBlock":{"cidr":"10.0.0.0/8","except":["10.1.0.0/16"]}}]}],"policyTypes":["Ingress"]}}"#,
+        #"{"kind":"Namespace","apiVersion":"v1","metadata":{"name":"n","labels":{"v":2}}}"#,
+        #"{"kind":"Node","apiVersion":"v1","metadata":{"name":"node-1"},"status":{"addresses":[{"type":"InternalIP","address":"192.168.0.1"},{"type":"Hostname","address":"node-1"}]}}"#,
+    ]
+
+    @Test(arguments: objects)
+    func decodesAsTheManifestParserDoes(object: String) throws {
+        let fromFile = ManifestLoader.load(text: object, file: "api")
+        let kind = object.contains("\"Pod\"") ? "Pod" : object.contains("NetworkPolicy") ? "NetworkPolicy" : object.contains("Namespace") ? "Namespace" : "Node"
+        let event = try APIResponseDecoder.decodeEvent(
+            "{\"type\": \"MODIFIED\", \"object\": \(object)}\r", kind: kind, apiVersion: "v1", source: "api")
+        #expect(event.object == fromFile.objects.first, "\(fromFile.errors)")
+        #expect(event.errors.map(\.message) == fromFile.errors.map(\.message))
+    }
+
+    /// libyaml rejects UTF-16 surrogate pairs in escapes; JSON allows them (RFC 8259 §7), and so does the feed.
+    @Test func surrogatePairsDecodeToOneCharacter() throws {
+        let event = try APIResponseDecoder.decodeEvent(
+            #"{"type":"ADDED","object":{"kind":"Namespace","apiVersion":"v1","metadata":{"name":"n","labels":{"e":"\ud83d\ude00"}}}}"#,
+            kind: "Namespace", apiVersion: "v1", source: "api")
+        #expect(event.errors.map(\.message).first?.hasPrefix("\"😀\" must consist of") == true, "\(event.errors)")
+    }
+
+    @Test(arguments: [
+        "{\"type\": \"ADDED\", \"object\": {\"a\": 1,}}", "{\"type\": \"ADDED\", \"object\": {\"a\": 01}}",
+        "{\"type\": \"ADDED\", \"object\": {\"a\": \"\\x\"}}", "{\"type\": \"ADDED\", \"object\": {\"a\": 1, \"a\": 2}}",
+        "{\"type\": \"ADDED\", \"object\": {}} trailing", "{\"type\": \"ADDED\", \"object\": {\"a\": \"\\ud800\"}}",
+        "{\"type\": \"ADDED\", \"object\": {\"a\": tru}}", "{\"type\": \"ADDED\", \"object\": {\"a\": \"open}}",
+        String(repeating: "[", count: 10_000),
+    ])
+    func brokenJSONIsAnErrorNotATrap(line: String) {
+        #expect(throws: PolicyError.self) {
+            try APIResponseDecoder.decodeEvent(line, kind: "Pod", apiVersion: "v1", source: "api")
+        }
+    }
+}
