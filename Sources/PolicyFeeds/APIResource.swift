@@ -21,14 +21,20 @@ public struct APIResource: Sendable, Hashable, CustomStringConvertible {
     /// The path, as logs name the resource.
     public var description: String { path }
 
+    /// `/api/v1/namespaces`.
     public static let namespaces = APIResource(kind: "Namespace", apiVersion: "v1", path: "/api/v1/namespaces")
+    /// `/api/v1/pods`, across all namespaces.
     public static let pods = APIResource(kind: "Pod", apiVersion: "v1", path: "/api/v1/pods")
+    /// `/api/v1/nodes`.
     public static let nodes = APIResource(kind: "Node", apiVersion: "v1", path: "/api/v1/nodes")
+    /// NetworkPolicies across all namespaces.
     public static let networkPolicies = APIResource(
         kind: "NetworkPolicy", apiVersion: "networking.k8s.io/v1", path: "/apis/networking.k8s.io/v1/networkpolicies")
+    /// AdminNetworkPolicies (a CRD of kubernetes-sigs/network-policy-api; optional).
     public static let adminNetworkPolicies = APIResource(
         kind: "AdminNetworkPolicy", apiVersion: "policy.networking.k8s.io/v1alpha1",
         path: "/apis/policy.networking.k8s.io/v1alpha1/adminnetworkpolicies", optional: true)
+    /// The BaselineAdminNetworkPolicy (a CRD of kubernetes-sigs/network-policy-api; optional).
     public static let baselineAdminNetworkPolicies = APIResource(
         kind: "BaselineAdminNetworkPolicy", apiVersion: "policy.networking.k8s.io/v1alpha1",
         path: "/apis/policy.networking.k8s.io/v1alpha1/baselineadminnetworkpolicies", optional: true)

@@ -20,7 +20,9 @@ public struct KubernetesConnection: Sendable, Hashable {
 
     /// PEM data, inline or in a file.
     public enum PEM: Sendable, Hashable {
+        /// A PEM file, read when the feed starts.
         case file(String)
+        /// PEM bytes given inline (kubeconfig `*-data`, base64-decoded).
         case data([UInt8])
     }
 
@@ -30,8 +32,9 @@ public struct KubernetesConnection: Sendable, Hashable {
     public var certificateAuthority: PEM?
     /// The bearer token.
     public var token: Token
-    /// A client certificate and its key, from the kubeconfig (both or neither).
+    /// A client certificate from the kubeconfig (given with ``clientKey``, or not at all).
     public var clientCertificate: PEM?
+    /// The client certificate's private key.
     public var clientKey: PEM?
     /// Where the settings came from, for logs and errors (`kubeconfig FILE, context NAME` or `in-cluster`).
     public var origin: String

@@ -23,15 +23,21 @@ public enum APIResponseDecoder {
 
     /// The type of a watch event.
     public enum EventType: String, Sendable, Hashable {
+        /// An object was created (or is reported at the start of a watch).
         case added = "ADDED"
+        /// An object changed.
         case modified = "MODIFIED"
+        /// An object was deleted; the object is its last state.
         case deleted = "DELETED"
+        /// No change: the object carries only a newer `resourceVersion` to resume from.
         case bookmark = "BOOKMARK"
+        /// The watch failed; the object is a `Status`.
         case error = "ERROR"
     }
 
     /// One decoded watch event.
     public struct WatchEvent: Sendable {
+        /// What happened.
         public var type: EventType
         /// The object, when it decoded cleanly (nil for bookmarks, errors, skipped kinds and invalid objects).
         public var object: ManifestObject?
