@@ -263,6 +263,27 @@ struct KubernetesFeedTests {
         }
     }
 
+    @Test func clientCertificateFromTheKubeconfigAuthenticates() async throws {
+        let server = try FakeAPIServer(port: 26491, controlPort: 26492, clientCertificates: true)
+        defer { server.removeFiles() }
+        try server.apply(Self.namespace)
+        let path = server.directory + "/client-certificate.kubeconfig"
+        try """
+            apiVersion: v1
+            kind: Config
+            current-context: c
+            clusters: [{name: fake, cluster: {server: "\(server.url)", certificate-authority: \(server.caPath)}}]
+            contexts: [{name: c, context: {cluster: fake, user: cert}}]
+            users: [{name: cert, user: {client-certificate: \(server.clientCertificatePath), client-key: \(server.clientKeyPath)}}]
+
+            """.write(toFile: path, atomically: true, encoding: .utf8)
+        try await Self.withFeed(server, kubeconfig: path) { feed, store in
+            try await Self.eventually("synced with the client certificate") { feed.isSynced && Self.status(store).connected }
+            #expect(store.objects(of: "api").count == 1)
+            #expect(try server.stats()["tokensSeen"] as? [String] == [], "no token was sent")
+        }
+    }
+
     @Test func resourcesTheServerDoesNotServeAreNoError() async throws {
         let server = try FakeAPIServer(port: 26481, controlPort: 26482, extraArguments: ["--no-admin-policies"])
         defer { server.removeFiles() }

@@ -26,6 +26,10 @@ public final class FakeAPIServer: @unchecked Sendable {
     public var caPath: String { directory + "/ca.crt" }
     /// A second CA that signed nothing the server uses (for the wrong-CA test).
     public var otherCAPath: String { directory + "/other-ca.crt" }
+    /// A client certificate the CA signed (and its key, ``clientKeyPath``), for `--client-ca`.
+    public var clientCertificatePath: String { directory + "/client.crt" }
+    /// The client certificate's key.
+    public var clientKeyPath: String { directory + "/client.key" }
     /// The file holding the client's bearer token.
     public var tokenPath: String { directory + "/token" }
     /// A kubeconfig naming the server, the CA and the token file.
@@ -45,10 +49,11 @@ public final class FakeAPIServer: @unchecked Sendable {
     }
 
     /// Prepares certificates, the token file (holding `token`) and the kubeconfig, and starts the server,
-    /// accepting `token`. `namespace`: run inside it (nil: the host's loopback).
+    /// accepting `token`. `namespace`: run inside it (nil: the host's loopback). `clientCertificates`: also
+    /// accept a client certificate the test CA signed (``clientCertificatePath``) instead of a token.
     public init(
         port: UInt16, controlPort: UInt16, token: String = "token-1", namespace: NetworkNamespace? = nil,
-        extraArguments: [String] = []
+        clientCertificates: Bool = false, extraArguments: [String] = []
     ) throws(Failure) {
         self.port = port
         self.controlPort = controlPort
@@ -64,7 +69,7 @@ public final class FakeAPIServer: @unchecked Sendable {
                 [
                     "python3", Self.scriptPath, "--port", "\(port)", "--control-port", "\(controlPort)", "--cert",
                     directory + "/server.crt", "--key", directory + "/server.key", "--token", token,
-                ] + extraArguments, logPath: logPath)
+                ] + (clientCertificates ? ["--client-ca", directory + "/ca.crt"] : []) + extraArguments, logPath: logPath)
         } catch {
             throw Failure(description: "cannot start the fake API server: \(error)")
         }
@@ -187,8 +192,14 @@ public final class FakeAPIServer: @unchecked Sendable {
             ["openssl", "x509", "-req", "-in", directory + "/server.csr", "-CA", directory + "/ca.crt", "-CAkey",
                 directory + "/ca.key", "-CAcreateserial", "-days", "2", "-extfile", directory + "/san.cnf", "-out",
                 directory + "/server.crt"],
+            ["openssl", "req"] + curve + ["-subj", "/CN=tollgate/O=system:nodes", "-keyout", directory + "/client.key",
+                "-out", directory + "/client.csr"],
+            ["openssl", "x509", "-req", "-in", directory + "/client.csr", "-CA", directory + "/ca.crt", "-CAkey",
+                directory + "/ca.key", "-CAcreateserial", "-days", "2", "-extfile", directory + "/client.cnf", "-out",
+                directory + "/client.crt"],
         ]
         do {
+            try "extendedKeyUsage=clientAuth\n".write(toFile: directory + "/client.cnf", atomically: true, encoding: .utf8)
             try "subjectAltName=IP:127.0.0.1,DNS:localhost\n".write(
                 toFile: directory + "/san.cnf", atomically: true, encoding: .utf8)
         } catch {

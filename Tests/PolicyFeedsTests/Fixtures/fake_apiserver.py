@@ -243,7 +243,9 @@ class APIHandler(BaseHTTPRequestHandler):
             state.stats["requests"] += 1
             if token is not None and token not in state.stats["tokensSeen"]:
                 state.stats["tokensSeen"].append(token)
-            if token not in state.tokens:
+            # A verified client certificate authenticates as well as a token does (--client-ca).
+            certified = bool(getattr(self.connection, "getpeercert", lambda: None)())
+            if token not in state.tokens and not (certified and token is None):
                 state.stats["unauthorized"] += 1
                 failure = (401, "Unauthorized", "Unauthorized")
             else:
@@ -411,6 +413,7 @@ def main():
     parser.add_argument("--cert", required=True)
     parser.add_argument("--key", required=True)
     parser.add_argument("--token", action="append", default=[])
+    parser.add_argument("--client-ca", help="ask for client certificates signed by this CA (they authenticate too)")
     parser.add_argument("--no-admin-policies", action="store_true",
                         help="answer 404 for AdminNetworkPolicy and BaselineAdminNetworkPolicy (CRDs not installed)")
     arguments = parser.parse_args()
@@ -419,6 +422,9 @@ def main():
         state.served = {path for path, (kind, _, _) in RESOURCES.items() if "Admin" not in kind}
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(arguments.cert, arguments.key)
+    if arguments.client_ca:
+        context.load_verify_locations(arguments.client_ca)
+        context.verify_mode = ssl.CERT_OPTIONAL
     api = TLSServer((arguments.bind, arguments.port), APIHandler, context, state)
     control = ControlServer((arguments.control_bind, arguments.control_port), ControlHandler, state)
     threading.Thread(target=control.serve_forever, daemon=True).start()
