@@ -44,11 +44,16 @@ let package = Package(
         // The only importer of CNetfilterQueue: queue handles, batched receive, batched verdicts.
         .target(name: "NetfilterQueue", dependencies: ["CNetfilterQueue", "NetworkTypes"]),
         // Linux facilities: errno-checked syscalls, signals, sd_notify, /proc readers, a tiny HTTP server.
-        .target(name: "LinuxSupport"),
+        .target(name: "LinuxSupport", dependencies: ["NetworkTypes"]),
+        // The kernel-side allow cache: ip set elements over netlink, so repeated allowed flows skip the queue.
+        .target(name: "KernelAllowCache", dependencies: ["NetworkTypes", "LinuxSupport"]),
         // Worker threads, RCU publication, flow cache, failure-mode verdicts.
         .target(
             name: "Datapath",
-            dependencies: ["NetfilterQueue", "PacketHeaders", "VerdictEngine", "CUserspaceRCU", "NetworkTypes", "LinuxSupport"]
+            dependencies: [
+                "NetfilterQueue", "PacketHeaders", "VerdictEngine", "CUserspaceRCU", "NetworkTypes", "LinuxSupport",
+                "KernelAllowCache",
+            ]
         ),
         // Cutting established connections that a new snapshot denies (conntrack over ctnetlink).
         .target(name: "ConntrackRevocation", dependencies: ["CNetfilterConntrack", "NetworkTypes", "VerdictEngine"]),
@@ -71,7 +76,8 @@ let package = Package(
         .target(
             name: "TollgateDaemon",
             dependencies: [
-                "Datapath", "KernelRules", "VerdictEngine", "PolicyModel", "PolicyFeeds", "LinuxSupport",
+                "Datapath", "KernelRules", "KernelAllowCache", "VerdictEngine", "PolicyModel", "PolicyFeeds",
+                "LinuxSupport",
                 "ConntrackRevocation", "Yams",
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -112,9 +118,11 @@ let package = Package(
             name: "VerdictEngineTests", dependencies: ["VerdictEngine", "PolicyModel", "TollgateBench"],
             exclude: ["Fixtures"]),
         .testTarget(name: "KernelRulesTests", dependencies: ["KernelRules", "TollgateTestSupport"], exclude: ["Golden"]),
-        .testTarget(name: "DatapathTests", dependencies: ["Datapath", "NetfilterQueue", "VerdictEngine", "TollgateTestSupport"]),
+        .testTarget(name: "DatapathTests", dependencies: ["KernelAllowCache", "Datapath", "NetfilterQueue", "VerdictEngine", "TollgateTestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["TollgateTestSupport", "LinuxSupport"]),
         .testTarget(name: "CommandLineTests", dependencies: ["LinuxSupport"]),
-        .testTarget(name: "OperationsTests", dependencies: ["TollgateDaemon", "LinuxSupport", "TollgateTestSupport"]),
+        .testTarget(
+            name: "OperationsTests",
+            dependencies: ["TollgateDaemon", "LinuxSupport", "TollgateTestSupport", "PolicyModel", "NetworkTypes"]),
     ]
 )

@@ -9,8 +9,9 @@ public import VerdictEngine
 ///
 /// Runs on the thread that publishes snapshots, never on the packet path. Not thread-safe.
 public final class ConnectionRevoker {
-    /// Which entries are judged and how audit mode applies.
-    public let filter: RevocationFilter
+    /// Which entries are judged and how audit mode applies (it follows the kernel rules, which change when node
+    /// addresses do).
+    public var filter: RevocationFilter
     /// How long, in seconds, a revoked connection's tombstone keeps it from being picked up again in reverse.
     public let tombstoneLifetime: UInt32
     private let table: ConntrackTable

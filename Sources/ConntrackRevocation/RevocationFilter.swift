@@ -19,20 +19,26 @@ public enum RevocationDecision: Hashable, Sendable {
 }
 
 /// Decides which established connections a new snapshot forbids, judging each entry as the datapath judged its
-/// first packet: the same pod and exempt prefixes as the kernel rules (a connection is queued when either end is
-/// in a pod CIDR and neither end is exempt), the same flow (after destination NAT), the same evaluation.
+/// first packet: the same pod, exempt and trusted-source prefixes as the kernel rules (a connection is queued when
+/// either end is in a pod CIDR, neither end is exempt and the source is not a trusted peer node), the same flow
+/// (after destination NAT), the same evaluation.
 public struct RevocationFilter: Sendable, Hashable {
     /// Prefixes that hold pod addresses (`--pod-cidr`).
     public var podCIDRs: [IPPrefix]
     /// Prefixes whose connections are never queued (`--exempt-cidr`).
     public var exemptCIDRs: [IPPrefix]
+    /// Source prefixes whose connections are never queued: peer nodes that judged them already.
+    public var trustedSourceCIDRs: [IPPrefix]
     /// Global audit mode: nothing is revoked, denials are counted as would-revoke.
     public var auditAll: Bool
 
     /// Creates a filter.
-    public init(podCIDRs: [IPPrefix], exemptCIDRs: [IPPrefix] = [], auditAll: Bool = false) {
+    public init(
+        podCIDRs: [IPPrefix], exemptCIDRs: [IPPrefix] = [], trustedSourceCIDRs: [IPPrefix] = [], auditAll: Bool = false
+    ) {
         self.podCIDRs = podCIDRs
         self.exemptCIDRs = exemptCIDRs
+        self.trustedSourceCIDRs = trustedSourceCIDRs
         self.auditAll = auditAll
     }
 
@@ -40,6 +46,7 @@ public struct RevocationFilter: Sendable, Hashable {
     public func isCandidate(_ flow: FlowKey) -> Bool {
         if flow.isNeighbourDiscovery { return false }
         if exemptCIDRs.contains(where: { $0.contains(flow.source) || $0.contains(flow.destination) }) { return false }
+        if trustedSourceCIDRs.contains(where: { $0.contains(flow.source) }) { return false }
         return podCIDRs.contains { $0.contains(flow.source) || $0.contains(flow.destination) }
     }
 

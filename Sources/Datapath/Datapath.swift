@@ -1,4 +1,6 @@
 @_exported import struct NetfilterQueue.QueueStatistics
+public import KernelAllowCache
+import LinuxSupport
 import NetfilterQueue
 
 /// How the datapath receives and decides.
@@ -15,6 +17,13 @@ public struct DatapathConfiguration: Sendable, Hashable {
     public var audit: Bool
     /// How many packets may wait in each queue for a verdict (`NFQA_CFG_QUEUE_MAXLEN`).
     public var maximumQueueLength: UInt32 = 8192
+    /// When set, the workers run under `SCHED_RR` at this priority (1–99), so a queued first packet is decided as
+    /// soon as it arrives instead of waiting for busy normal threads to yield the CPU.
+    public var realTimePriority: Int32? = nil
+    /// When set, every allowed flow with ports is added to these kernel ip sets, which the kernel rules consult
+    /// before queueing: later connections of the same (source, protocol, destination port, destination) then
+    /// skip the queue until the next snapshot flushes the sets (see `Datapath.flushAllowSets()`).
+    public var allowSets: AllowSetConfiguration? = nil
 
     public init(
         firstQueue: UInt16 = 0, workers: Int, failureMode: FailureMode = .open, flowCacheSize: Int = 16384,
@@ -26,6 +35,19 @@ public struct DatapathConfiguration: Sendable, Hashable {
         self.failureMode = failureMode
         self.flowCacheSize = flowCacheSize
         self.batchCapacity = batchCapacity
+    }
+}
+
+/// The kernel-side allow cache: the sets (one per family) and how long an element lives without being added again.
+public struct AllowSetConfiguration: Sendable, Hashable {
+    public var ipv4: AllowSetName
+    public var ipv6: AllowSetName
+    public var timeoutSeconds: UInt32
+
+    public init(ipv4: AllowSetName, ipv6: AllowSetName, timeoutSeconds: UInt32) {
+        self.ipv4 = ipv4
+        self.ipv6 = ipv6
+        self.timeoutSeconds = timeoutSeconds
     }
 }
 
@@ -58,7 +80,7 @@ public final class Datapath: Sendable {
             do {
                 try worker.start(
                     configuration: queueConfiguration, failureMode: configuration.failureMode,
-                    flowCacheSize: configuration.flowCacheSize, publisher: publisher)
+                    flowCacheSize: configuration.flowCacheSize, allowSets: configuration.allowSets, publisher: publisher)
             } catch {
                 for started in workers[..<index] { started.stop() }
                 throw error
@@ -70,6 +92,31 @@ public final class Datapath: Sendable {
     /// what is still queued for them (or pass it, with the rules' bypass in fail-open mode).
     public func stop() {
         for worker in workers { worker.stop() }
+    }
+
+    /// Applies ``DatapathConfiguration/realTimePriority`` to every started worker; returns one message per worker
+    /// it could not be applied to (the worker then keeps running at normal priority).
+    public func applyRealTimePriority() -> [String] {
+        guard let priority = configuration.realTimePriority else { return [] }
+        var problems: [String] = []
+        for worker in workers {
+            do {
+                try worker.setRealTimePriority(priority)
+            } catch {
+                problems.append("queue \(worker.queue.rawValue): \(error)")
+            }
+        }
+        return problems
+    }
+
+    /// Empties the kernel's allow sets. Call after publishing a snapshot: `SnapshotPublisher.publish` returns only
+    /// once every worker has passed a quiescent state, and workers add to the sets before theirs, so no element
+    /// decided under an earlier snapshot can be added after this flush.
+    ///
+    /// - Throws: ``SystemError`` from the netlink socket or the kernel's answer.
+    public func flushAllowSets() throws(SystemError) {
+        guard let sets = configuration.allowSets else { return }
+        try AllowSetSocket().flush([(sets.ipv4, .ipv4), (sets.ipv6, .ipv6)])
     }
 
     /// Every worker's counters.

@@ -1,4 +1,5 @@
 internal import CUserspaceRCU
+import KernelAllowCache
 import LinuxSupport
 import NetfilterQueue
 import NetworkTypes
@@ -31,21 +32,39 @@ final class VerdictWorker: Sendable {
     /// Opens the queue socket on the calling thread (so a bind failure is reported at once), then starts the
     /// worker thread that owns it.
     func start(
-        configuration: QueueConfiguration, failureMode: FailureMode, flowCacheSize: Int, publisher: SnapshotPublisher
+        configuration: QueueConfiguration, failureMode: FailureMode, flowCacheSize: Int,
+        allowSets: AllowSetConfiguration?, publisher: SnapshotPublisher
     ) throws(NetfilterQueueError) {
         let socket = try NetfilterQueueSocket(queue: queue, configuration: configuration)
         let box = SocketBox(socket)
         let batchCapacity = configuration.batchCapacity
+        var allowCache: AllowCache? = nil
+        if let allowSets {
+            do {
+                allowCache = AllowCache(socket: try AllowSetSocket(), sets: allowSets)
+            } catch {
+                throw NetfilterQueueError(
+                    call: error.call, errno: error.errno.rawValue, message: "cannot open the allow-set netlink socket")
+            }
+        }
         do {
-            let started = try DedicatedThread(name: "tollgate-q\(queue.rawValue)") { [self] in
+            let started = try DedicatedThread(name: "tollgate-q\(queue.rawValue)") { [self, allowCache] in
                 loop(
                     socket: box.take(), publisher: publisher, failureMode: failureMode, batchCapacity: batchCapacity,
-                    flowCacheSize: flowCacheSize)
+                    flowCacheSize: flowCacheSize, allowCache: allowCache)
             }
             thread.withLock { $0 = started }
         } catch {
             throw NetfilterQueueError(call: "pthread_create", errno: error.errno.rawValue, message: "cannot start the worker thread")
         }
+    }
+
+    /// Runs the worker thread under `SCHED_RR` at `priority` (see ``DedicatedThread/setRealTimePriority(_:)``).
+    func setRealTimePriority(_ priority: Int32) throws(SystemError) {
+        guard let started = thread.withLock({ $0 }) else {
+            throw SystemError(call: "pthread_setschedparam", errno: .invalidArgument)
+        }
+        try started.setRealTimePriority(priority)
     }
 
     /// Asks the worker to stop and waits for it (at most one receive timeout).
@@ -60,7 +79,7 @@ final class VerdictWorker: Sendable {
 
     private func loop(
         socket: NetfilterQueueSocket, publisher: SnapshotPublisher, failureMode: FailureMode, batchCapacity: Int,
-        flowCacheSize: Int
+        flowCacheSize: Int, allowCache: AllowCache?
     ) {
         tollgate_rcu_register_thread()
         defer { tollgate_rcu_unregister_thread() }
@@ -73,6 +92,10 @@ final class VerdictWorker: Sendable {
         let bounds = WorkerCounters.latencyBoundsMicroseconds.map { UInt64($0 * 1000) }
         var reportedOverflows = 0
         let failure = failureMode.verdict()
+        // Adds to the kernel's allow sets, written during a batch and sent after its verdicts.
+        var adds = AllowSetMessages(capacity: allowCache == nil ? 0 : batchCapacity * AllowSetMessages.maximumAddSize)
+        let allowSets = allowCache?.sets  // plain values: nothing reference-counted on the packet path
+        var batchesSinceDrain = 0
 
         while !stopping.load(ordering: .relaxed) {
             counters.lastProgressNanoseconds.store(MonotonicClock.nanoseconds(), ordering: .relaxed)
@@ -121,6 +144,11 @@ final class VerdictWorker: Sendable {
                             reason = DecisionReason(decided.reason)
                             if decided.isAllowed {
                                 verdict = .accept
+                                if let allowSets {
+                                    adds.appendAdd(
+                                        to: flow.source.family == .ipv4 ? allowSets.ipv4 : allowSets.ipv6, flow: flow,
+                                        timeout: allowSets.timeoutSeconds)
+                                }
                             } else {
                                 let audit = auditAll || decided.audited
                                 verdict = audit ? .accept : .drop
@@ -147,6 +175,21 @@ final class VerdictWorker: Sendable {
                 counters.verdictSendErrors.add(1, ordering: .relaxed)
             }
             verdicts.removeAll()
+            if let allowCache, adds.messages > 0 {
+                // Before the quiescent state: a flush after the next publication cannot miss these.
+                do {
+                    try allowCache.socket.send(adds)
+                    counters.allowSetAdds.add(UInt64(adds.messages), ordering: .relaxed)
+                } catch {
+                    counters.allowSetErrors.add(UInt64(adds.messages), ordering: .relaxed)
+                }
+                adds.removeAll()
+                batchesSinceDrain += 1
+                if batchesSinceDrain >= 64 {
+                    batchesSinceDrain = 0
+                    counters.allowSetErrors.add(UInt64(allowCache.socket.drainReplies().errors), ordering: .relaxed)
+                }
+            }
             // The snapshot pointer is not used past this point.
             tollgate_rcu_quiescent_state()
 
@@ -176,6 +219,13 @@ final class VerdictWorker: Sendable {
             }
         }
     }
+}
+
+/// A worker's handle on the kernel's allow sets: its own netlink socket and the sets' names.
+struct AllowCache: @unchecked Sendable {
+    // @unchecked: the socket is used by the worker thread only, once the thread starts.
+    let socket: AllowSetSocket
+    let sets: AllowSetConfiguration
 }
 
 extension VerdictWorker {

@@ -28,6 +28,9 @@ public final class WorkerCounters: Sendable {
     let receiveErrors = Atomic<UInt64>(0)
     let verdictSendErrors = Atomic<UInt64>(0)
     let receiveBufferOverflows = Atomic<UInt64>(0)
+    /// Allowed flows handed to the kernel's allow sets, and the kernel's error replies to those adds.
+    let allowSetAdds = Atomic<UInt64>(0)
+    let allowSetErrors = Atomic<UInt64>(0)
     /// The monotonic time of the worker's last loop iteration, for the watchdog.
     let lastProgressNanoseconds = Atomic<UInt64>(0)
     let snapshotGeneration = Atomic<UInt64>(0)
@@ -58,6 +61,7 @@ public final class WorkerCounters: Sendable {
             receiveErrors: receiveErrors.load(ordering: .relaxed),
             verdictSendErrors: verdictSendErrors.load(ordering: .relaxed),
             receiveBufferOverflows: receiveBufferOverflows.load(ordering: .relaxed),
+            allowSetAdds: allowSetAdds.load(ordering: .relaxed), allowSetErrors: allowSetErrors.load(ordering: .relaxed),
             lastProgressNanoseconds: lastProgressNanoseconds.load(ordering: .relaxed),
             snapshotGeneration: snapshotGeneration.load(ordering: .relaxed))
     }
@@ -83,6 +87,9 @@ public struct WorkerStatistics: Sendable, Hashable {
     public var receiveErrors: UInt64
     public var verdictSendErrors: UInt64
     public var receiveBufferOverflows: UInt64
+    /// Allowed flows handed to the kernel's allow sets, and the kernel's error replies.
+    public var allowSetAdds: UInt64
+    public var allowSetErrors: UInt64
     public var lastProgressNanoseconds: UInt64
     /// The generation of the snapshot the worker used last.
     public var snapshotGeneration: UInt64

@@ -19,6 +19,9 @@ public enum RenderedRuleset: Sendable, Hashable {
         case .iptables(let ipv4, let ipv6):
             var lines: [String] = []
             for (name, ruleset) in [("iptables-restore --noflush", ipv4), ("ip6tables-restore --noflush", ipv6)] {
+                if let set = ruleset.allowSet {
+                    lines.append("# ipset create \(set.name) \(set.createArguments.joined(separator: " ")) -exist")
+                }
                 lines.append("# \(name)")
                 lines.append(ruleset.restoreInput.trimmingTrailingWhitespace)
                 for jump in ruleset.jumps {

@@ -112,6 +112,11 @@ public struct RuleInstaller: Sendable {
     }
 
     func installIPTables(_ rules: IPTablesRuleset, tools: Tools) throws(KernelRulesError) {
+        if let set = rules.allowSet {
+            // Before the rules that match it; an existing set of the same definition is kept (and flushed by the
+            // daemon at its first snapshot).
+            try check(["ipset", "create", set.name] + set.createArguments + ["-exist"])
+        }
         try check([tools.restore, "-w", "--noflush"], input: rules.restoreInput)
         for jump in rules.jumps {
             try ensureSingleJump(jump, tools: tools)
@@ -125,6 +130,22 @@ public struct RuleInstaller: Sendable {
         })
         let unused = RuleRenderer.allChains.filter { !declared.contains($0.chain) }
         try removeChains(unused, tools: tools)
+        if rules.allowSet == nil { try destroyAllowSet(family: tools.family) }
+    }
+
+    /// Destroys the allow set of `family` if it exists (no rule may reference it any more). Nothing to do when
+    /// `ipset` is not installed: then no set was ever created.
+    func destroyAllowSet(family: AddressFamily) throws(KernelRulesError) {
+        guard let name = RuleRenderer.allowSetNames.first(where: { $0.family == family })?.name else { return }
+        let result: CommandRunner.Result
+        do {
+            result = try runner.run(["ipset", "list", "-name"])
+        } catch {
+            if error.call == "posix_spawnp" && error.errno == 2 { return }  // ENOENT: ipset not installed
+            throw .couldNotRun(command: error.arguments, call: error.call, errno: error.errno)
+        }
+        guard result.succeeded, result.standardOutput.split(separator: "\n").contains(Substring(name)) else { return }
+        try check(["ipset", "destroy", name])
     }
 
     /// Makes exactly one copy of `jump` exist, inserting it first in its built-in chain when absent.
@@ -155,6 +176,7 @@ public struct RuleInstaller: Sendable {
                 try removeJumps(jump, tools: tools)
             }
             try removeChains(RuleRenderer.allChains, tools: tools)
+            try destroyAllowSet(family: tools.family)
         }
     }
 

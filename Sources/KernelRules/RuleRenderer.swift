@@ -26,11 +26,20 @@ public import NetworkTypes
 /// ICMPv6 neighbour discovery (types 133–137, RFC 4861) always passes: without it pods lose their neighbours
 /// (kube-network-policies #191).
 ///
+/// ## Peer nodes
+/// `trustedSourceCIDRs` holds the addresses of the other nodes that run Tollgate. A connection that entered the
+/// cluster through a peer (a NodePort, a pod there) was judged by that peer on its original addresses before it
+/// masqueraded the source to one of its own addresses; this node does not judge it again on the rewritten source.
+/// Matched on the source only: this node's pods' connections towards a peer's address are still judged here.
+///
 /// ## NAT towards remote clusters
-/// With `remoteClusterCIDRs`, the iptables back end adds a `nat` POSTROUTING chain, inserted ahead of the host's
-/// masquerade rules, that `ACCEPT`s pod traffic to those prefixes so that it keeps its pod source address.
-/// (In nftables an `accept` ends only its own base chain; the nft back end will need an identity SNAT binding
-/// instead, and rejects the option for now.)
+/// With `remoteClusterCIDRs`, pod traffic to those prefixes gets an identity source NAT binding (the source
+/// address maps to itself) in a `nat` postrouting chain that runs before the host's masquerade rules: iptables
+/// `NETMAP` onto the pod CIDR in Tollgate's chain inserted first in `nat` POSTROUTING; nft `snat to ip saddr` in
+/// a nat chain at priority `srcnat - 10`. The kernel runs a connection's nat chains in priority order only until
+/// one sets up a binding (`nf_nat_inet_fn`), so the identity binding keeps every later masquerade rule — in
+/// iptables or in any nft table — from rewriting the pod's address. (A plain `ACCEPT` would not: it ends only its
+/// own chain, and later nat chains would still masquerade.)
 public struct RuleRenderer: Sendable {
     /// Tollgate's chain in the `mangle` table that classifies new connections.
     public static let policyChain = "TOLLGATE-POLICY"
@@ -56,6 +65,13 @@ public struct RuleRenderer: Sendable {
             comment: "tollgate: no masquerade towards remote clusters"),
     ]
 
+    /// The kernel allow cache's ip sets, one per family (`hash:ip,port,ip`: source, protocol:port, destination).
+    public static let allowSetNames: [(family: AddressFamily, name: String)] = [
+        (.ipv4, "tollgate-allow-v4"), (.ipv6, "tollgate-allow-v6"),
+    ]
+    /// How long an element of the allow sets lives unless added again, in seconds; every snapshot flushes them.
+    public static let allowSetTimeoutSeconds: UInt32 = 60
+
     /// Every (table, chain) Tollgate creates in iptables; cleanup removes all of them.
     public static let allChains: [(table: String, chain: String)] = [
         ("mangle", policyChain), ("mangle", queueChain), ("nat", natChain),
@@ -79,8 +95,8 @@ public struct RuleRenderer: Sendable {
                 ipv4: renderIPTables(configuration, family: .ipv4),
                 ipv6: renderIPTables(configuration, family: .ipv6))
         case .nftables:
-            if !configuration.remoteClusterCIDRs.isEmpty {
-                throw .invalidConfiguration("remote-cluster NAT exemption is not supported by the nftables back end yet")
+            if configuration.allowSets {
+                throw .invalidConfiguration("the kernel allow cache needs the iptables back end (ip sets)")
             }
             return .nftables(script: renderNFT(configuration))
         }
@@ -105,6 +121,7 @@ public struct RuleRenderer: Sendable {
     func renderIPTables(_ configuration: RuleConfiguration, family: AddressFamily) -> IPTablesRuleset {
         let pods = Self.normalized(configuration.podCIDRs, family: family)
         let exempt = Self.normalized(configuration.exemptCIDRs, family: family)
+        let trusted = Self.normalized(configuration.trustedSourceCIDRs, family: family)
         let remote = Self.normalized(configuration.remoteClusterCIDRs, family: family)
         let policy = "-A \(Self.policyChain)"
 
@@ -123,6 +140,19 @@ public struct RuleRenderer: Sendable {
         for prefix in exempt {
             rules.append(Self.joined(policy, Self.match("-s", prefix), "-j RETURN"))
             rules.append(Self.joined(policy, Self.match("-d", prefix), "-j RETURN"))
+        }
+        for prefix in trusted {
+            rules.append(Self.joined(policy, Self.match("-s", prefix), "-j RETURN"))
+        }
+        var allowSet: IPSetDefinition? = nil
+        if configuration.allowSets, let name = Self.allowSetNames.first(where: { $0.family == family })?.name {
+            rules.append("\(policy) -m set --match-set \(name) src,dst,dst -j RETURN")
+            allowSet = IPSetDefinition(
+                name: name,
+                createArguments: [
+                    "hash:ip,port,ip", "family", family == .ipv4 ? "inet" : "inet6", "timeout",
+                    "\(Self.allowSetTimeoutSeconds)", "maxelem", "262144",
+                ])
         }
         for prefix in pods {
             rules.append(Self.joined(policy, Self.match("-s", prefix), "-j \(Self.queueChain)"))
@@ -143,7 +173,7 @@ public struct RuleRenderer: Sendable {
                     natRules.append(
                         Self.joined(
                             "-A \(Self.natChain)", Self.match("-s", source), Self.match("-d", destination),
-                            "-m comment --comment \"tollgate: keep pod source address\" -j ACCEPT"))
+                            "-m comment --comment \"tollgate: keep pod source address\" -j NETMAP --to \(source)"))
                 }
             }
             nat += Self.uniqued(natRules)
@@ -151,7 +181,7 @@ public struct RuleRenderer: Sendable {
             mangle += nat
             jumps.append(Self.allJumps[2])
         }
-        return IPTablesRuleset(restoreInput: mangle.joined(separator: "\n") + "\n", jumps: jumps)
+        return IPTablesRuleset(restoreInput: mangle.joined(separator: "\n") + "\n", jumps: jumps, allowSet: allowSet)
     }
 
     /// `-s 10.0.0.0/8`; a /0 prefix matches everything and is rendered as no match, as `iptables-save` does.
@@ -200,6 +230,11 @@ public struct RuleRenderer: Sendable {
             lines.append("\t\t\(keyword) daddr { \(set) } return")
         }
         for (family, keyword) in [(AddressFamily.ipv4, "ip"), (.ipv6, "ip6")] {
+            let trusted = Self.normalized(configuration.trustedSourceCIDRs, family: family)
+            guard !trusted.isEmpty else { continue }
+            lines.append("\t\t\(keyword) saddr { \(trusted.map(\.description).joined(separator: ", ")) } return")
+        }
+        for (family, keyword) in [(AddressFamily.ipv4, "ip"), (.ipv6, "ip6")] {
             let pods = Self.normalized(configuration.podCIDRs, family: family)
             guard !pods.isEmpty else { continue }
             let set = pods.map(\.description).joined(separator: ", ")
@@ -227,8 +262,23 @@ public struct RuleRenderer: Sendable {
             "\t\ttype filter hook input priority mangle; policy accept;",
             "\t\tjump classify",
             "\t}",
-            "}",
         ]
+        var natRules: [String] = []
+        for (family, keyword) in [(AddressFamily.ipv4, "ip"), (.ipv6, "ip6")] {
+            let pods = Self.normalized(configuration.podCIDRs, family: family)
+            let remote = Self.normalized(configuration.remoteClusterCIDRs, family: family)
+            guard !pods.isEmpty, !remote.isEmpty else { continue }
+            natRules.append(
+                "\t\t\(keyword) saddr { \(pods.map(\.description).joined(separator: ", ")) } "
+                    + "\(keyword) daddr { \(remote.map(\.description).joined(separator: ", ")) } "
+                    + "snat \(keyword) to \(keyword) saddr comment \"keep pod source address\"")
+        }
+        if !natRules.isEmpty {
+            lines += ["\tchain remote-clusters {", "\t\ttype nat hook postrouting priority srcnat - 10; policy accept;"]
+            lines += natRules
+            lines.append("\t}")
+        }
+        lines.append("}")
         return lines.joined(separator: "\n") + "\n"
     }
 }

@@ -76,3 +76,27 @@ public struct IPPrefix: Hashable, Comparable, Sendable {
 extension IPPrefix: CustomStringConvertible {
     public var description: String { "\(address)/\(length)" }
 }
+
+extension IPPrefix {
+    /// The two prefixes one bit longer that together make up this one; nil for a single address.
+    public var halves: (low: IPPrefix, high: IPPrefix)? {
+        guard length < family.bitWidth,
+            let low = IPPrefix(address: address, length: length + 1),
+            let high = IPPrefix(
+                address: IPAddress(family: family, bits: address.bits | (UInt128(1) << (family.bitWidth - length - 1))),
+                length: length + 1)
+        else { return nil }
+        return (low, high)
+    }
+
+    /// The smallest set of prefixes that covers this prefix's addresses except those in `excluded` (prefixes of
+    /// the other family are ignored), in ascending order. `10.0.0.0/30` minus `10.0.0.1/32` is `10.0.0.0/32` and
+    /// `10.0.0.2/31`.
+    public func subtracting(_ excluded: [IPPrefix]) -> [IPPrefix] {
+        let relevant = excluded.filter { $0.family == family && $0.overlaps(self) }
+        if relevant.contains(where: { $0.contains(self) }) { return [] }
+        guard !relevant.isEmpty, let (low, high) = halves else { return [self] }
+        // Each step halves the prefix on the side of an excluded prefix: at most bit-width steps per exclusion.
+        return low.subtracting(relevant) + high.subtracting(relevant)
+    }
+}

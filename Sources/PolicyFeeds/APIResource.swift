@@ -39,8 +39,14 @@ public struct APIResource: Sendable, Hashable, CustomStringConvertible {
         kind: "BaselineAdminNetworkPolicy", apiVersion: "policy.networking.k8s.io/v1alpha1",
         path: "/apis/policy.networking.k8s.io/v1alpha1/baselineadminnetworkpolicies", optional: true)
 
+    /// ClusterNetworkPolicies (`policy.networking.k8s.io/v1alpha2`, a CRD; optional).
+    public static let clusterNetworkPolicies = APIResource(
+        kind: "ClusterNetworkPolicy", apiVersion: "policy.networking.k8s.io/v1alpha2",
+        path: "/apis/policy.networking.k8s.io/v1alpha2/clusternetworkpolicies", optional: true)
+
     /// Every resource the engine uses.
     public static let all: [APIResource] = [
         .namespaces, .pods, .nodes, .networkPolicies, .adminNetworkPolicies, .baselineAdminNetworkPolicies,
+        .clusterNetworkPolicies,
     ]
 }

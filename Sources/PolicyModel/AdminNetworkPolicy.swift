@@ -1,18 +1,24 @@
-/// A cluster-scoped policy of the Kubernetes network-policy-api (kubernetes-sigs/network-policy-api):
-/// an `AdminNetworkPolicy` (admin tier, evaluated before NetworkPolicy) or the `BaselineAdminNetworkPolicy`
+/// A cluster-scoped policy of the Kubernetes network-policy-api (kubernetes-sigs/network-policy-api): an
+/// `AdminNetworkPolicy` (admin tier, evaluated before NetworkPolicy) or the `BaselineAdminNetworkPolicy`
 /// (baseline tier, evaluated after NetworkPolicy for pods that no NetworkPolicy isolates), both
-/// `policy.networking.k8s.io/v1alpha1`.
+/// `policy.networking.k8s.io/v1alpha1`, or a `ClusterNetworkPolicy` (`policy.networking.k8s.io/v1alpha2`), which
+/// names its tier, Admin or Baseline, in `spec.tier`.
 ///
 /// Within its tier a policy is evaluated in ascending `priority` (a lower number takes precedence), its rules in
-/// the order written; the first rule that matches a connection decides it with its action. The API leaves the
-/// outcome of two admin policies with the same priority undefined; Tollgate orders them by name and reports the
-/// tie (`ClusterState.priorityTies`).
+/// the order written; the first rule that matches a connection decides it with its action. Admin-tier
+/// AdminNetworkPolicies and ClusterNetworkPolicies share one priority scale (0 to 1000); so do baseline-tier
+/// ClusterNetworkPolicies, and the BaselineAdminNetworkPolicy, which has no priority, comes after all of them
+/// (`precedence`). The API leaves the outcome of two policies of a tier with the same priority undefined;
+/// Tollgate orders them by name, then kind, and reports the tie (`ClusterState.priorityTies`).
 public struct AdminNetworkPolicy: Hashable, Sendable {
     /// The kind of object the policy was loaded from.
     public let kind: AdminPolicyKind
     /// `metadata.name` (the policy is cluster-scoped).
     public let name: String
-    /// `spec.priority`, 0 to 1000 for the admin tier; 0 for the baseline policy, which has none.
+    /// The tier: admin for an AdminNetworkPolicy, baseline for the BaselineAdminNetworkPolicy, `spec.tier` for a
+    /// ClusterNetworkPolicy.
+    public let tier: PolicyTier
+    /// `spec.priority`, 0 to 1000; 0 for the BaselineAdminNetworkPolicy, which has none.
     public let priority: Int
     /// `spec.subject`: the pods whose traffic the policy governs.
     public let subject: AdminPolicySubject
@@ -21,21 +27,30 @@ public struct AdminNetworkPolicy: Hashable, Sendable {
     /// `spec.egress`, in order of precedence.
     public let egress: [AdminPolicyRule]
 
-    /// A policy as the loader builds it (the baseline policy, which has no priority, gets 0).
+    /// A policy as the loader builds it (the baseline policy, which has no priority, gets 0). `tier` defaults to
+    /// the kind's (admin for AdminNetworkPolicy and ClusterNetworkPolicy, baseline for the
+    /// BaselineAdminNetworkPolicy).
     public init(
-        kind: AdminPolicyKind = .adminNetworkPolicy, name: String, priority: Int = 0, subject: AdminPolicySubject,
-        ingress: [AdminPolicyRule] = [], egress: [AdminPolicyRule] = []
+        kind: AdminPolicyKind = .adminNetworkPolicy, name: String, tier: PolicyTier? = nil, priority: Int = 0,
+        subject: AdminPolicySubject, ingress: [AdminPolicyRule] = [], egress: [AdminPolicyRule] = []
     ) {
         self.kind = kind
         self.name = name
+        self.tier = tier ?? kind.defaultTier
         self.priority = priority
         self.subject = subject
         self.ingress = ingress
         self.egress = egress
     }
 
-    /// The tier the policy belongs to.
-    public var tier: PolicyTier { kind.tier }
+    /// The position of the policy within its tier, lowest first: its priority, or 1001 (after every
+    /// ClusterNetworkPolicy of the baseline tier) for the BaselineAdminNetworkPolicy.
+    public var precedence: Int { kind == .baselineAdminNetworkPolicy ? 1001 : priority }
+
+    /// Evaluation order across tiers: tier, precedence, name, kind.
+    public static func evaluatedBefore(_ lhs: AdminNetworkPolicy, _ rhs: AdminNetworkPolicy) -> Bool {
+        (lhs.tier, lhs.precedence, lhs.name, lhs.kind.rawValue) < (rhs.tier, rhs.precedence, rhs.name, rhs.kind.rawValue)
+    }
 
     /// `AdminNetworkPolicy name` (cluster-scoped: no namespace).
     public var key: ObjectKey { ObjectKey(kind: kind.rawValue, namespace: "", name: name) }
@@ -48,17 +63,25 @@ public struct AdminNetworkPolicy: Hashable, Sendable {
 public enum AdminPolicyKind: String, Hashable, Sendable, CaseIterable {
     case adminNetworkPolicy = "AdminNetworkPolicy"
     case baselineAdminNetworkPolicy = "BaselineAdminNetworkPolicy"
+    /// `policy.networking.k8s.io/v1alpha2`, tier Admin or Baseline.
+    case clusterNetworkPolicy = "ClusterNetworkPolicy"
 
-    /// The tier policies of this kind belong to.
-    public var tier: PolicyTier {
+    /// The tier of policies of this kind, unless the policy names its own (a ClusterNetworkPolicy does).
+    public var defaultTier: PolicyTier {
         switch self {
-        case .adminNetworkPolicy: return .admin
+        case .adminNetworkPolicy, .clusterNetworkPolicy: return .admin
         case .baselineAdminNetworkPolicy: return .baseline
         }
     }
 
-    /// `policy.networking.k8s.io/v1alpha1`.
-    public static let apiVersion = "policy.networking.k8s.io/v1alpha1"
+    /// `policy.networking.k8s.io/v1alpha1` for AdminNetworkPolicy and BaselineAdminNetworkPolicy,
+    /// `policy.networking.k8s.io/v1alpha2` for ClusterNetworkPolicy.
+    public var apiVersion: String {
+        switch self {
+        case .adminNetworkPolicy, .baselineAdminNetworkPolicy: return "policy.networking.k8s.io/v1alpha1"
+        case .clusterNetworkPolicy: return "policy.networking.k8s.io/v1alpha2"
+        }
+    }
 }
 
 /// The tiers of policy evaluation, in order: admin, NetworkPolicy, baseline; a connection no tier decides is

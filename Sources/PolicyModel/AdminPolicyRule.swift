@@ -1,4 +1,5 @@
-/// One ingress or egress rule of an `AdminNetworkPolicy` or `BaselineAdminNetworkPolicy`: when the peer is one of
+/// One ingress or egress rule of an `AdminNetworkPolicy`, `BaselineAdminNetworkPolicy` or `ClusterNetworkPolicy`:
+/// when the peer is one of
 /// `peers` and the port one of `ports`, `action` decides the connection.
 public struct AdminPolicyRule: Hashable, Sendable {
     /// `name`: at most 100 characters, for people and logs; may be empty.
@@ -19,12 +20,25 @@ public struct AdminPolicyRule: Hashable, Sendable {
     }
 }
 
-/// What a matching admin-tier or baseline rule does.
+/// What a matching admin-tier or baseline rule does. ClusterNetworkPolicy (v1alpha2) spells `allow` "Accept".
 public enum AdminPolicyAction: String, Hashable, Sendable, CaseIterable {
     /// Allows the connection; no later rule, policy or tier is consulted.
     case allow = "Allow"
     /// Denies the connection; no later rule, policy or tier is consulted.
     case deny = "Deny"
-    /// (Admin tier only.) Skips the rest of the admin tier: NetworkPolicy decides, then the baseline.
+    /// Skips the rest of the rule's tier: after the admin tier, NetworkPolicy decides, then the baseline; after
+    /// the baseline tier (ClusterNetworkPolicy only), the default (allowed).
     case pass = "Pass"
+
+    /// The action's name in manifests of `kind`: "Accept" for `allow` in a ClusterNetworkPolicy, the raw value
+    /// otherwise.
+    public func name(in kind: AdminPolicyKind) -> String {
+        kind == .clusterNetworkPolicy && self == .allow ? "Accept" : rawValue
+    }
+
+    /// The action a manifest of `kind` names `text`, or nil when the kind has no such action.
+    public init?(name text: String, in kind: AdminPolicyKind) {
+        guard let action = AdminPolicyAction.allCases.first(where: { $0.name(in: kind) == text }) else { return nil }
+        self = action
+    }
 }

@@ -5,7 +5,8 @@ public struct ClusterState: Sendable {
     public private(set) var namespaces: [Namespace]
     public private(set) var pods: [Pod]
     public private(set) var networkPolicies: [NetworkPolicy]
-    /// Admin-tier policies in evaluation order (ascending priority, then name), then baseline policies by name.
+    /// Cluster-wide policies in evaluation order (`AdminNetworkPolicy.evaluatedBefore`): the admin tier by
+    /// priority, then the baseline tier by priority, the BaselineAdminNetworkPolicy last; ties by name and kind.
     public private(set) var adminPolicies: [AdminNetworkPolicy]
     /// Nodes by name.
     public private(set) var nodes: [ClusterNode]
@@ -26,7 +27,7 @@ public struct ClusterState: Sendable {
         self.pods = pods.sorted { ($0.namespace, $0.name) < ($1.namespace, $1.name) }
         self.networkPolicies = networkPolicies.sorted { ($0.namespace, $0.name) < ($1.namespace, $1.name) }
         namespaceIndex = Dictionary(uniqueKeysWithValues: self.namespaces.enumerated().map { ($1.name, $0) })
-        self.adminPolicies = adminPolicies.sorted { ($0.tier, $0.priority, $0.name) < ($1.tier, $1.priority, $1.name) }
+        self.adminPolicies = adminPolicies.sorted(by: AdminNetworkPolicy.evaluatedBefore)
         self.nodes = nodes.sorted { $0.name < $1.name }
     }
 
@@ -81,19 +82,35 @@ extension ClusterState {
         return result
     }
 
-    /// Admin-tier policies that share a priority, in evaluation order: the API leaves their relative order
-    /// undefined; Tollgate evaluates them by name. One line per tie, for `check` and the compile diagnostics.
+    /// Policies of one tier that share a priority, in evaluation order: the API leaves their relative order
+    /// undefined; Tollgate evaluates them by name (then kind). One line per tie, for `check` and the compile
+    /// diagnostics.
     public var priorityTies: [String] {
         var result: [String] = []
-        let admin = adminPolicies.filter { $0.tier == .admin }
+        // The BaselineAdminNetworkPolicy has no priority (its precedence is after every other baseline policy).
+        let ranked = adminPolicies.filter { $0.kind != .baselineAdminNetworkPolicy }
         var index = 0
-        while index < admin.count {
+        while index < ranked.count {
             var end = index + 1
-            while end < admin.count && admin[end].priority == admin[index].priority { end += 1 }
+            while end < ranked.count && ranked[end].tier == ranked[index].tier
+                && ranked[end].priority == ranked[index].priority
+            {
+                end += 1
+            }
             if end - index > 1 {
-                let names = admin[index..<end].map(\.name)
+                let group = ranked[index..<end]
+                let names = group.map(\.name).joined(separator: ", ")
+                let subject: String
+                if group.allSatisfy({ $0.kind == .adminNetworkPolicy }) {
+                    subject = "AdminNetworkPolicies \(names)"
+                } else if group.allSatisfy({ $0.kind == .clusterNetworkPolicy }) {
+                    subject = "\(ranked[index].tier.rawValue)-tier ClusterNetworkPolicies \(names)"
+                } else {
+                    subject = "\(ranked[index].tier.rawValue)-tier policies "
+                        + group.map { "\($0.kind.rawValue) \($0.name)" }.joined(separator: ", ")
+                }
                 result.append(
-                    "AdminNetworkPolicies \(names.joined(separator: ", ")) share priority \(admin[index].priority); "
+                    "\(subject) share priority \(ranked[index].priority); "
                         + "the API leaves their order undefined, Tollgate evaluates them by name")
             }
             index = end

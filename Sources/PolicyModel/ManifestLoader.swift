@@ -1,11 +1,14 @@
 import Foundation
 
-/// What loading one file produced: the valid objects, every error, and notes (such as skipped kinds).
+/// What loading one file produced: the valid objects, every error, and notes (skipped kinds, peers that match
+/// nothing).
 public struct FileLoadResult: Sendable {
     public var file: String
     public var objects: [ManifestObject] = []
     public var errors: [PolicyError] = []
     public var notes: [String] = []
+    /// Objects of kinds Tollgate does not enforce (each also has a note).
+    public var skipped = 0
 
     public init(file: String) { self.file = file }
 }
@@ -21,6 +24,8 @@ public struct DirectoryLoadResult: Sendable {
     public var objects: [ManifestObject] { files.flatMap(\.objects) }
     public var errors: [PolicyError] { directoryErrors + files.flatMap(\.errors) }
     public var notes: [String] { files.flatMap(\.notes) }
+    /// Objects of kinds Tollgate does not enforce, in every file.
+    public var skipped: Int { files.reduce(0) { $0 + $1.skipped } }
 }
 
 /// Loads Kubernetes manifests: YAML (multi-document) and JSON, with `kind: List` unwrapped.
@@ -83,6 +88,7 @@ public enum ManifestLoader {
                     result.objects.append(object)
                 }
                 result.errors += itemDecoder.errors
+                result.skipped += itemDecoder.skippedKinds
             }
             return
         }
@@ -91,6 +97,7 @@ public enum ManifestLoader {
             result.objects.append(object)
         }
         result.errors += decoder.errors
+        result.skipped += decoder.skippedKinds
     }
 
     /// Loads one file from disk.

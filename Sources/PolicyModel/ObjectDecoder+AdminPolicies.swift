@@ -70,8 +70,11 @@ extension ObjectDecoder {
                 kind: kind, name: name, priority: priority, subject: subject, ingress: ingress, egress: egress))
     }
 
-    /// `spec.subject`: exactly one of `namespaces` and `pods`.
-    private func subject(_ node: ManifestNode?, _ path: String, parent: ManifestNode) -> AdminPolicySubject? {
+    /// `spec.subject`: exactly one of `namespaces` and `pods`. In v1alpha2 (`namespaceSelectorOptional`) a
+    /// `pods` subject may leave out `namespaceSelector`, which then selects every namespace.
+    func subject(
+        _ node: ManifestNode?, _ path: String, parent: ManifestNode, namespaceSelectorOptional: Bool = false
+    ) -> AdminPolicySubject? {
         guard let map = mapping(node, path) else {
             if node == nil || node?.isNull == true { fail(path, parent, "is required (namespaces or pods)") }
             return nil
@@ -85,22 +88,33 @@ extension ObjectDecoder {
         if present[0] == "namespaces" {
             return labelSelector(map["namespaces"], "\(path).namespaces").map { .namespaces($0) }
         }
-        return namespacedPod(map["pods"], "\(path).pods").map { .pods(namespaces: $0.namespaces, pods: $0.pods) }
+        return namespacedPod(map["pods"], "\(path).pods", namespaceSelectorOptional: namespaceSelectorOptional)
+            .map { .pods(namespaces: $0.namespaces, pods: $0.pods) }
     }
 
-    /// A `NamespacedPod`: `namespaceSelector` and `podSelector`, both required.
-    private func namespacedPod(_ node: ManifestNode?, _ path: String) -> (namespaces: LabelSelector, pods: LabelSelector)? {
+    /// A `NamespacedPod`: `namespaceSelector` and `podSelector`, both required in v1alpha1; in v1alpha2
+    /// (`namespaceSelectorOptional`) a missing `namespaceSelector` selects every namespace.
+    func namespacedPod(
+        _ node: ManifestNode?, _ path: String, namespaceSelectorOptional: Bool = false
+    ) -> (namespaces: LabelSelector, pods: LabelSelector)? {
         guard let map = mapping(node, path) else { return nil }
         rejectUnknownFields(map, path, known: ["namespaceSelector", "podSelector"])
         var missing = false
-        for field in ["namespaceSelector", "podSelector"] where map[field] == nil || map[field]?.isNull == true {
+        let required = namespaceSelectorOptional ? ["podSelector"] : ["namespaceSelector", "podSelector"]
+        for field in required where map[field] == nil || map[field]?.isNull == true {
             fail("\(path).\(field)", map, "is required (use {} to select everything)")
             missing = true
         }
-        guard !missing,
-            let namespaces = labelSelector(map["namespaceSelector"], "\(path).namespaceSelector"),
-            let pods = labelSelector(map["podSelector"], "\(path).podSelector")
-        else { return nil }
+        let namespacesNode = map["namespaceSelector"]
+        let namespaces: LabelSelector?
+        if namespacesNode == nil || namespacesNode?.isNull == true {
+            namespaces = .everything
+        } else {
+            namespaces = labelSelector(namespacesNode, "\(path).namespaceSelector")
+        }
+        guard !missing, let namespaces, let pods = labelSelector(map["podSelector"], "\(path).podSelector") else {
+            return nil
+        }
         return (namespaces, pods)
     }
 
@@ -265,7 +279,7 @@ extension ObjectDecoder {
     }
 
     /// A required port number, 1 to 65535.
-    private func portValue(_ node: ManifestNode?, _ path: String, parent: ManifestNode) -> UInt16? {
+    func portValue(_ node: ManifestNode?, _ path: String, parent: ManifestNode) -> UInt16? {
         guard let node, !node.isNull else {
             fail(path, parent, "is required")
             return nil

@@ -19,13 +19,13 @@ extension ObjectDecoder {
         let name = string(metadata?["name"], prefix + "metadata.name")
         let namespaceField = string(metadata?["namespace"], prefix + "metadata.namespace")
 
-        let expected: [String: String] = [
+        var expected: [String: String] = [
             "Namespace": "v1", "Pod": "v1", "NetworkPolicy": "networking.k8s.io/v1", "Node": "v1",
-            AdminPolicyKind.adminNetworkPolicy.rawValue: AdminPolicyKind.apiVersion,
-            AdminPolicyKind.baselineAdminNetworkPolicy.rawValue: AdminPolicyKind.apiVersion,
         ]
+        for adminKind in AdminPolicyKind.allCases { expected[adminKind.rawValue] = adminKind.apiVersion }
         let clusterScoped = ["Namespace", "Node"].contains(kind) || AdminPolicyKind(rawValue: kind) != nil
         guard let wantedVersion = expected[kind] else {
+            skippedKinds += 1
             notes.append(
                 "\(file): document \(documentIndex ?? 0)\(path.isEmpty ? "" : " \(path)"): skipped \(kind)"
                     + (name.map { " \($0)" } ?? "") + " (not a kind Tollgate enforces)")
@@ -70,7 +70,9 @@ extension ObjectDecoder {
         case "Node":
             result = decodeNode(root, prefix: prefix, name: name, labels: labels)
         default:
-            if let adminKind = AdminPolicyKind(rawValue: kind) {
+            if kind == AdminPolicyKind.clusterNetworkPolicy.rawValue {
+                result = decodeClusterNetworkPolicy(root, prefix: prefix, name: name, notes: &notes)
+            } else if let adminKind = AdminPolicyKind(rawValue: kind) {
                 result = decodeAdminPolicy(root, prefix: prefix, kind: adminKind, name: name)
             } else {
                 result = decodeNetworkPolicy(root, prefix: prefix, namespace: namespace, name: name)

@@ -6,6 +6,8 @@ final class ObjectDecoder {
     let documentIndex: Int?
     var object: ObjectKey?
     private(set) var errors: [PolicyError] = []
+    /// Objects of kinds Tollgate does not enforce, skipped with a note.
+    var skippedKinds = 0
 
     init(file: String, documentIndex: Int?) {
         self.file = file

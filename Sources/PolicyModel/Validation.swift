@@ -76,4 +76,26 @@ enum Validation {
         }
         return nil
     }
+
+    /// A `DomainName` of a v1alpha2 `domainNames` peer: dot-separated labels of letters, digits, '-' and '_'
+    /// (neither '-' nor '_' at a label's ends), at least two labels, an optional trailing dot, and an optional
+    /// leading `*.` wildcard (the network-policy-api CRD pattern).
+    static func domainNameProblem(_ name: String) -> String? {
+        var text = Substring(name)
+        if text.hasPrefix("*.") { text = text.dropFirst(2) }
+        if text.hasSuffix(".") { text = text.dropLast() }
+        let labels = text.split(separator: ".", omittingEmptySubsequences: false)
+        let valid =
+            labels.count >= 2
+            && labels.allSatisfy { label in
+                let bytes = Array(label.utf8)
+                guard let first = bytes.first, let last = bytes.last else { return false }
+                return isAlphanumeric(first) && isAlphanumeric(last)
+                    && bytes.allSatisfy { isAlphanumeric($0) || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_") }
+            }
+        return valid
+            ? nil
+            : "\"\(name)\" is not a domain name (labels of letters, digits, '-' and '_', such as example.com; "
+                + "a leading \"*.\" matches subdomains)"
+    }
 }

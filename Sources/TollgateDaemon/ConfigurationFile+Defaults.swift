@@ -29,6 +29,17 @@ extension ConfigurationFile {
         # Worker threads, one NFQUEUE queue each, from 1 to 64. Default: one per CPU core (at most 64).
         # workers: 2
 
+        # Scheduling of the worker threads: 0 for normal, or 1 to 99 to run them under SCHED_RR at that priority,
+        # so a queued first packet is decided as soon as it arrives, even when every CPU is busy (the kernel
+        # still keeps 5 % of each second for other threads). Needs CAP_SYS_NICE; falls back to normal with a warning.
+        workerPriority: 0
+
+        # Keep every allowed flow (source, protocol, destination port, destination) in kernel ip sets, so that
+        # later connections of the same flow skip the queue until the next policy snapshot empties the sets.
+        # Fewer packets reach userspace; the verdict metrics then count only the first connection of each flow.
+        # Needs the iptables back end and the ipset tool.
+        kernelAllowCache: false
+
         # The first NFQUEUE queue number; the workers use queueNum ... queueNum + workers - 1.
         queueNum: 0
 
@@ -63,15 +74,23 @@ extension ConfigurationFile {
         # Cut established connections that a new policy denies (conntrack), on every new snapshot.
         revoke: true
 
-        # --- Settings for features that are not implemented yet ---
-        # These are accepted and validated so that files written now keep loading, but Tollgate does not act
-        # on them yet.
+        # This node's name as in its Node object (default: the host name). The addresses of that Node object
+        # count as this node's own; the other Node objects' addresses are peers.
+        # nodeName: node-1
 
-        # Pod ranges of other clusters that policies may name (not acted on yet).
-        remoteClusterCIDRs: []
+        # Addresses of the cluster's nodes (CIDRs), beyond the Node objects' status.addresses: list the overlay
+        # bridge or tunnel addresses that nodes masquerade to (weave, cni0, flannel.1, vxlan). This host's own
+        # interface addresses are always node addresses. Connections from another node's address are not judged
+        # again here: that node, running Tollgate over the same policies, judged them on their original addresses.
+        nodeAddresses: []
 
-        # Traffic between a pod and its own node: exempt (never queued) or enforce (not acted on yet).
+        # Traffic between pods and node addresses (kubelet probes, the API server, node agents): exempt (never
+        # queued) or enforce (judged like any other connection).
         podToNode: exempt
+
+        # Pod and service ranges of other clusters: traffic from local pods to them keeps its pod source address
+        # (no masquerade), so the remote cluster's ipBlock rules can name it. Must not overlap podCIDRs.
+        remoteClusterCIDRs: []
 
         # The Kubernetes API feed: a kubeconfig file ("" for none; its current context), or the in-cluster
         # service account (KUBERNETES_SERVICE_HOST/_PORT, the token and CA under
@@ -90,6 +109,8 @@ extension ConfigurationFile {
         file.podCIDRs = IPPrefix("10.244.0.0/16").map { [$0] }
         file.exemptCIDRs = []
         file.firstQueue = 0
+        file.workerPriority = 0
+        file.kernelAllowCache = false
         file.failureMode = .open
         file.metricsAddress = try? ListenAddress(parsing: "127.0.0.1:9470")
         file.backend = .auto
@@ -99,8 +120,9 @@ extension ConfigurationFile {
         file.audit = false
         file.denyLogRate = 20
         file.revoke = true
-        file.remoteClusterCIDRs = []
+        file.nodeAddresses = []
         file.podToNode = .exempt
+        file.remoteClusterCIDRs = []
         file.kubeconfig = ""
         file.inCluster = false
         return file

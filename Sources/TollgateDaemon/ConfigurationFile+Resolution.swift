@@ -35,6 +35,18 @@ extension ConfigurationFile {
         public var denyLogRate: Double?
         /// `--no-revoke` (false when given, nil otherwise).
         public var revoke: Bool?
+        /// `--worker-priority`.
+        public var workerPriority: Int?
+        /// `--kernel-allow-cache` (true when given, nil otherwise).
+        public var kernelAllowCache: Bool?
+        /// `--node-name`.
+        public var nodeName: String?
+        /// `--node-address` (nil or empty: not given).
+        public var nodeAddresses: [IPPrefix]?
+        /// `--pod-to-node`.
+        public var podToNode: PodToNodeMode?
+        /// `--remote-cluster-cidr` (nil or empty: not given).
+        public var remoteClusterCIDRs: [IPPrefix]?
         /// `--kubeconfig`.
         public var kubeconfig: String?
         /// `--in-cluster` (true when given, nil otherwise).
@@ -46,10 +58,18 @@ extension ConfigurationFile {
             workers: Int? = nil, firstQueue: UInt16? = nil, failureMode: FailureMode? = nil,
             metricsAddress: ListenAddress? = nil, backend: Backend? = nil, logLevel: Logger.Level? = nil,
             logFormat: LogFormat? = nil, pollIntervalMilliseconds: Int? = nil, audit: Bool? = nil,
-            denyLogRate: Double? = nil, revoke: Bool? = nil, kubeconfig: String? = nil, inCluster: Bool? = nil
+            denyLogRate: Double? = nil, revoke: Bool? = nil, nodeName: String? = nil, nodeAddresses: [IPPrefix]? = nil,
+            podToNode: PodToNodeMode? = nil, remoteClusterCIDRs: [IPPrefix]? = nil, workerPriority: Int? = nil,
+            kernelAllowCache: Bool? = nil, kubeconfig: String? = nil, inCluster: Bool? = nil
         ) {
             self.kubeconfig = kubeconfig
             self.inCluster = inCluster
+            self.kernelAllowCache = kernelAllowCache
+            self.workerPriority = workerPriority
+            self.nodeName = nodeName
+            self.nodeAddresses = nodeAddresses
+            self.podToNode = podToNode
+            self.remoteClusterCIDRs = remoteClusterCIDRs
             self.audit = audit
             self.denyLogRate = denyLogRate
             self.revoke = revoke
@@ -128,6 +148,13 @@ extension ConfigurationFile {
             pollInterval: .milliseconds(overrides.pollIntervalMilliseconds ?? pollIntervalMilliseconds ?? 5000),
             audit: overrides.audit ?? audit ?? false, denyLogRate: overrides.denyLogRate ?? denyLogRate ?? 20)
         configuration.revoke = overrides.revoke ?? revoke ?? true
+        configuration.workerPriority = overrides.workerPriority ?? workerPriority ?? 0
+        configuration.kernelAllowCache = overrides.kernelAllowCache ?? kernelAllowCache ?? false
+        configuration.nodeName = overrides.nodeName ?? nodeName ?? DaemonConfiguration.hostName
+        configuration.nodeAddresses = overrides.nodeAddresses.flatMap { $0.isEmpty ? nil : $0 } ?? nodeAddresses ?? []
+        configuration.podToNode = overrides.podToNode ?? podToNode ?? .exempt
+        configuration.remoteClusterCIDRs =
+            overrides.remoteClusterCIDRs.flatMap { $0.isEmpty ? nil : $0 } ?? remoteClusterCIDRs ?? []
         configuration.kubernetesAPI = api
         // The daemon's own checks (overlaps, queue range), attributed to the file's line when the file set the value.
         for message in configuration.problems() {
@@ -199,6 +226,10 @@ extension ConfigurationFile {
             ("--exempt-cidr", .exemptCIDRs, overrides.exemptCIDRs.map { !$0.isEmpty } ?? false),
             ("--workers", .workers, overrides.workers != nil),
             ("--queue-num", .queueNum, overrides.firstQueue != nil),
+            ("--node-name", .nodeName, overrides.nodeName != nil),
+            ("--worker-priority", .workerPriority, overrides.workerPriority != nil),
+            ("--node-address", .nodeAddresses, overrides.nodeAddresses.map { !$0.isEmpty } ?? false),
+            ("--remote-cluster-cidr", .remoteClusterCIDRs, overrides.remoteClusterCIDRs.map { !$0.isEmpty } ?? false),
         ]
         for entry in flags where message.hasPrefix(entry.flag + ": ") {
             let rest = String(message.dropFirst(entry.flag.count + 2))

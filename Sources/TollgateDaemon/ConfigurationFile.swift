@@ -12,8 +12,6 @@ import NetworkTypes
 /// ``ConfigurationFileError`` that names the key, the line and the value, and every problem in the file is
 /// reported at once. Command-line flags override file values (see ``resolve(overrides:)``).
 ///
-/// `remoteClusterCIDRs` and `podToNode` are accepted and validated now so that files written today keep loading,
-/// but the daemon does not act on them yet.
 public struct ConfigurationFile: Sendable, Hashable {
     /// The keys a configuration file may hold, in the order of the default file.
     public enum Key: String, Sendable, Hashable, CaseIterable, CustomStringConvertible {
@@ -25,6 +23,10 @@ public struct ConfigurationFile: Sendable, Hashable {
         case exemptCIDRs
         /// Worker threads, one queue each (`--workers`).
         case workers
+        /// 0, or the `SCHED_RR` priority of the workers (`--worker-priority`).
+        case workerPriority
+        /// Keep allowed flows in kernel ip sets so repeats skip the queue (`--kernel-allow-cache`).
+        case kernelAllowCache
         /// The first NFQUEUE number (`--queue-num`).
         case queueNum
         /// `open` or `closed` (`--fail-closed`).
@@ -45,10 +47,14 @@ public struct ConfigurationFile: Sendable, Hashable {
         case denyLogRate
         /// Cut established connections that a new policy denies (`--no-revoke` sets false).
         case revoke
-        /// Pod ranges of other clusters (not acted on yet).
-        case remoteClusterCIDRs
-        /// Whether pod-to-own-node traffic is exempt or enforced (not acted on yet).
+        /// This node's name, as in its Node object (`--node-name`).
+        case nodeName
+        /// Addresses of the cluster's nodes, including overlay bridge and tunnel addresses (`--node-address`).
+        case nodeAddresses
+        /// Whether traffic between pods and node addresses is exempt or enforced (`--pod-to-node`).
         case podToNode
+        /// Pod and service ranges of other clusters, reached without source NAT (`--remote-cluster-cidr`).
+        case remoteClusterCIDRs
         /// A kubeconfig file for the Kubernetes API feed (`--kubeconfig`).
         case kubeconfig
         /// Whether to use the in-cluster service account for the API feed (`--in-cluster`).
@@ -77,14 +83,6 @@ public struct ConfigurationFile: Sendable, Hashable {
         }
     }
 
-    /// The `podToNode` values.
-    public enum PodToNodeMode: String, Sendable, Hashable, CaseIterable {
-        /// Traffic between a pod and its own node is never queued.
-        case exempt
-        /// Traffic between a pod and its own node is enforced like any other.
-        case enforce
-    }
-
     /// The path of the configuration file `tollgate run` reads when it exists and `--config` is not given.
     public static let defaultPath = "/etc/tollgate/config.yaml"
 
@@ -101,6 +99,10 @@ public struct ConfigurationFile: Sendable, Hashable {
     public var exemptCIDRs: [IPPrefix]?
     /// `workers`.
     public var workers: Int?
+    /// `workerPriority`.
+    public var workerPriority: Int?
+    /// `kernelAllowCache`.
+    public var kernelAllowCache: Bool?
     /// `queueNum`.
     public var firstQueue: UInt16?
     /// `failureMode`.
@@ -121,10 +123,14 @@ public struct ConfigurationFile: Sendable, Hashable {
     public var denyLogRate: Double?
     /// `revoke`.
     public var revoke: Bool?
-    /// `remoteClusterCIDRs` (not acted on yet).
-    public var remoteClusterCIDRs: [IPPrefix]?
-    /// `podToNode` (not acted on yet).
+    /// `nodeName`.
+    public var nodeName: String?
+    /// `nodeAddresses`.
+    public var nodeAddresses: [IPPrefix]?
+    /// `podToNode`.
     public var podToNode: PodToNodeMode?
+    /// `remoteClusterCIDRs`.
+    public var remoteClusterCIDRs: [IPPrefix]?
     /// `kubeconfig`; the empty string means none.
     public var kubeconfig: String?
     /// `inCluster`.

@@ -80,8 +80,21 @@ struct ConfigurationFileParser {
             file.exemptCIDRs = prefixes(key, node)
         case .remoteClusterCIDRs:
             file.remoteClusterCIDRs = prefixes(key, node)
+        case .nodeAddresses:
+            file.nodeAddresses = prefixes(key, node)
+        case .nodeName:
+            guard let text = string(key, node) else { return }
+            if let problem = DaemonConfiguration.nodeNameProblem(text) {
+                problems.append(.init(line: node.mark?.line, key: key.rawValue, message: problem, value: text))
+                return
+            }
+            file.nodeName = text
         case .workers:
             file.workers = integer(key, node, in: 1...64)
+        case .workerPriority:
+            file.workerPriority = integer(key, node, in: 0...99)
+        case .kernelAllowCache:
+            file.kernelAllowCache = boolean(key, node)
         case .queueNum:
             file.firstQueue = integer(key, node, in: 0...Int(UInt16.max)).map { UInt16($0) }
         case .pollIntervalMs:
@@ -102,7 +115,7 @@ struct ConfigurationFileParser {
             file.logFormat = choice(key, node, LogFormat.self, LogFormat.allCases.map(\.rawValue))
         case .podToNode:
             file.podToNode = choice(
-                key, node, ConfigurationFile.PodToNodeMode.self, ConfigurationFile.PodToNodeMode.allCases.map(\.rawValue))
+                key, node, PodToNodeMode.self, PodToNodeMode.allCases.map(\.rawValue))
         case .logLevel:
             file.logLevel = choice(key, node, Logger.Level.self, Logger.Level.allCases.map(\.rawValue))
         case .metricsAddr:

@@ -17,8 +17,14 @@ extension Daemon {
             backend: snapshot.backend?.rawValue, backendReason: snapshot.backendReason,
             rulesInstalled: snapshot.rulesInstalled, failureMode: configuration.failureMode.rawValue,
             audit: configuration.audit,
-            queues: datapath.queues, workers: configuration.workers,
+            queues: datapath.queues, workers: configuration.workers, workerScheduling: snapshot.workerScheduling,
+            kernelAllowCache: allowCacheActive,
             podCIDRs: configuration.podCIDRs.map(\.description), exemptCIDRs: configuration.exemptCIDRs.map(\.description),
+            nodes: .init(
+                nodeName: configuration.nodeName, podToNode: configuration.podToNode.rawValue,
+                localAddresses: snapshot.nodePlan?.local.map(\.description) ?? [],
+                peerAddresses: snapshot.nodePlan?.peers.map(\.description) ?? [],
+                remoteClusterCIDRs: configuration.remoteClusterCIDRs.map(\.description)),
             snapshot: .init(
                 generation: snapshot.generation, namespaces: snapshot.namespaces, pods: snapshot.pods,
                 policies: snapshot.networkPolicies, identities: snapshot.identities, tableBytes: snapshot.tableBytes,
@@ -129,6 +135,31 @@ extension Daemon {
                 samples: [
                     Sample(labels: [Label("result", "clean")], value: Double(snapshot.reloadsApplied)),
                     Sample(labels: [Label("result", "with_errors")], value: Double(snapshot.reloadsWithErrors)),
+                ])
+            try text.appendCounter(
+                "tollgate_allow_set_adds_total",
+                help: "Allowed flows handed to the kernel allow cache, and error replies to those adds, by result.",
+                samples: [
+                    Sample(labels: [Label("result", "sent")], value: Double(workers.reduce(0) { $0 + $1.allowSetAdds })),
+                    Sample(labels: [Label("result", "failed")], value: Double(workers.reduce(0) { $0 + $1.allowSetErrors })),
+                ])
+            try text.appendCounter(
+                "tollgate_allow_set_flushes_total", help: "Flushes of the kernel allow cache after a snapshot, by result.",
+                samples: [
+                    Sample(labels: [Label("result", "applied")], value: Double(snapshot.allowSetFlushes)),
+                    Sample(labels: [Label("result", "failed")], value: Double(snapshot.allowSetFlushFailures)),
+                ])
+            try text.appendGauge(
+                "tollgate_node_addresses", help: "Node addresses the kernel rules know, by owner.",
+                samples: [
+                    Sample(labels: [Label("owner", "local")], value: Double(snapshot.nodePlan?.local.count ?? 0)),
+                    Sample(labels: [Label("owner", "peer")], value: Double(snapshot.nodePlan?.peers.count ?? 0)),
+                ])
+            try text.appendCounter(
+                "tollgate_rule_updates_total", help: "Reinstallations of the kernel rules after node addresses changed, by result.",
+                samples: [
+                    Sample(labels: [Label("result", "applied")], value: Double(snapshot.ruleUpdates)),
+                    Sample(labels: [Label("result", "failed")], value: Double(snapshot.ruleUpdateFailures)),
                 ])
             let revoked = revocation.statistics
             try text.appendCounter(

@@ -2,6 +2,7 @@ import ConntrackRevocation
 import Datapath
 import Dispatch
 import Foundation
+import KernelAllowCache
 import KernelRules
 import LinuxSupport
 import Logging
@@ -42,6 +43,10 @@ public final class Daemon: Sendable {
     private let termination = DispatchSemaphore(value: 0)
     /// systemd's notification socket (`Type=notify`); a no-op when not run by systemd.
     private let notifier: SystemdNotifier?
+    /// The kernel rules back end, detected (or forced) once at start, and why.
+    let backendChoice: (backend: RuleBackend, reason: String)
+    /// Whether the kernel allow cache is on: asked for, and the back end supports it.
+    let allowCacheActive: Bool
 
     public init(configuration: DaemonConfiguration, logger: Logger, installer: RuleInstaller = RuleInstaller()) {
         self.configuration = configuration
@@ -50,17 +55,21 @@ public final class Daemon: Sendable {
         source = Mutex(configuration.policyDirectory.map { PolicyDirectorySource(directory: $0) })
         if configuration.policyDirectory != nil { store.addSource(Self.directorySourceName) }
         notifier = try? SystemdNotifier()
-        revocation = RevocationRunner(
-            filter: RevocationFilter(
-                podCIDRs: configuration.podCIDRs, exemptCIDRs: configuration.exemptCIDRs, auditAll: configuration.audit),
-            enabled: configuration.revoke, logger: logger)
+        revocation = RevocationRunner(enabled: configuration.revoke, logger: logger)
         watchStatus.withLock { $0.mode = configuration.pollInterval > .zero ? "inotify+poll" : "inotify" }
-        datapath = Datapath(
-            configuration: DatapathConfiguration(
-                firstQueue: configuration.firstQueue, workers: configuration.workers,
-                failureMode: configuration.failureMode, flowCacheSize: configuration.flowCacheSize,
-                audit: configuration.audit),
-            publisher: publisher)
+        backendChoice = installer.detectBackend(forcing: configuration.backend)
+        allowCacheActive = configuration.kernelAllowCache && backendChoice.backend == .iptables
+        var datapathConfiguration = DatapathConfiguration(
+            firstQueue: configuration.firstQueue, workers: configuration.workers, failureMode: configuration.failureMode,
+            flowCacheSize: configuration.flowCacheSize, audit: configuration.audit)
+        datapathConfiguration.realTimePriority = configuration.workerPriority > 0 ? Int32(configuration.workerPriority) : nil
+        if allowCacheActive, let v4 = AllowSetName(RuleRenderer.allowSetNames[0].name),
+            let v6 = AllowSetName(RuleRenderer.allowSetNames[1].name)
+        {
+            datapathConfiguration.allowSets = AllowSetConfiguration(
+                ipv4: v4, ipv6: v6, timeoutSeconds: RuleRenderer.allowSetTimeoutSeconds)
+        }
+        datapath = Datapath(configuration: datapathConfiguration, publisher: publisher)
     }
 
     /// Runs until SIGTERM or SIGINT. SIGHUP rereads the policy directory. Signals must already be blocked in the
@@ -110,6 +119,15 @@ public final class Daemon: Sendable {
             feed.withLock { $0 }?.stopAndWait()
             throw DaemonError(.queueUnavailable, "\(error)")
         }
+        let refused = datapath.applyRealTimePriority()
+        for problem in refused {
+            logger.warning("cannot run the worker under SCHED_RR; it keeps normal scheduling: \(problem)")
+        }
+        state.withLock {
+            $0.workerScheduling =
+                configuration.workerPriority == 0
+                ? "normal" : refused.isEmpty ? "SCHED_RR \(configuration.workerPriority)" : "normal (SCHED_RR refused)"
+        }
         let server: HTTPServer
         do {
             server = try HTTPServer(address: configuration.metricsAddress) { [self] request in
@@ -120,10 +138,16 @@ public final class Daemon: Sendable {
             feed.withLock { $0 }?.stopAndWait()
             throw DaemonError(.endpointUnavailable, "\(error)")
         }
-        let (backend, reason) = installer.detectBackend(forcing: configuration.backend)
+        let (backend, reason) = backendChoice
         logger.info("kernel rules back end: \(backend)", metadata: ["reason": "\(reason)"])
+        if configuration.kernelAllowCache && !allowCacheActive {
+            logger.warning("the kernel allow cache needs the iptables back end (ip sets); running without it")
+        }
         do {
-            _ = try installer.install(configuration.ruleConfiguration, backend: backend)
+            _ = try installer.install(
+                configuration.ruleConfiguration(nodes: nodePlan(), allowSets: allowCacheActive), backend: backend)
+            // Elements an earlier run left in existing sets were decided under its snapshots.
+            flushAllowSets()
         } catch {
             server.stop()
             datapath.stop()
@@ -175,6 +199,9 @@ public final class Daemon: Sendable {
         signals.stop()
         server.stop()
         datapath.stop()
+        // Nothing decided by this run keeps bypassing the queue once no worker judges (in fail-closed mode, new
+        // connections must stop until Tollgate is back). After a crash the sets' timeout bounds this instead.
+        flushAllowSets()
         // The kernel rules stay: in fail-open mode their queue bypass lets traffic through while no worker
         // listens; in fail-closed mode new connections stay blocked until Tollgate is back. `tollgate cleanup`
         // removes them.
@@ -192,6 +219,7 @@ public final class Daemon: Sendable {
         let missingCheck = Duration.milliseconds(500)
         let poll = configuration.pollInterval
         var lastPoll = ContinuousClock.now
+        var lastAddressCheck = ContinuousClock.now
         var lastArmAttempt = ContinuousClock.now
         let hasDirectory = configuration.policyDirectory != nil
         while !stopRequested.load(ordering: .relaxed) {
@@ -202,6 +230,8 @@ public final class Daemon: Sendable {
                 let untilPoll = max(.zero, lastPoll + poll - now)
                 timeout = timeout.map { min($0, untilPoll) } ?? untilPoll
             }
+            let untilAddressCheck = max(.zero, lastAddressCheck + Self.hostAddressCheckInterval - now)
+            timeout = timeout.map { min($0, untilAddressCheck) } ?? untilAddressCheck
             var reason: String? = nil
             do {
                 switch try watch.waitForChange(timeout: timeout) {
@@ -261,6 +291,10 @@ public final class Daemon: Sendable {
                     rereadDirectory = true
                     watchStatus.withLock { $0.pollReloads += 1 }
                 }
+            }
+            if reason == nil && ContinuousClock.now - lastAddressCheck >= Self.hostAddressCheckInterval {
+                lastAddressCheck = ContinuousClock.now
+                updateNodeAddresses()
             }
             if let reason {
                 notify("RELOADING=1\nMONOTONIC_USEC=\(MonotonicClock.microseconds())")
@@ -436,10 +470,18 @@ public final class Daemon: Sendable {
         let clusterState = ClusterState(objects: objects)
         let snapshot = PolicyCompiler.compile(clusterState, generation: current + 1)
         publisher.publish(snapshot)
+        // After the publication's grace period: nothing the previous snapshot allowed stays cached in the kernel.
+        flushAllowSets()
         for diagnostic in snapshot.diagnostics { logger.warning("\(diagnostic)") }
+        let plan = updateNodeAddresses(nodes: clusterState.nodes)
         defer {
             // Off the packet path, after the log line of the new snapshot: cut what it now denies.
-            revocation.revoke(against: snapshot)
+            let rules = configuration.ruleConfiguration(nodes: plan)
+            revocation.revoke(
+                against: snapshot,
+                filter: RevocationFilter(
+                    podCIDRs: rules.podCIDRs, exemptCIDRs: rules.exemptCIDRs,
+                    trustedSourceCIDRs: rules.trustedSourceCIDRs, auditAll: configuration.audit))
         }
         let statistics = snapshot.statistics
         state.withLock {
@@ -466,6 +508,78 @@ public final class Daemon: Sendable {
                 "reload-ms": "\(Self.milliseconds(ContinuousClock.now - reloadStarted))",
                 "compile-ms": "\(String(format: "%.2f", Double(statistics.compileDuration.components.attoseconds) / 1e15))",
             ])
+    }
+
+    /// Empties the kernel allow cache (when on). A set that does not exist yet (before the first install) is not
+    /// an error; any other failure is logged and counted, and the sets' timeout bounds what stays.
+    func flushAllowSets() {
+        guard allowCacheActive else { return }
+        do {
+            try datapath.flushAllowSets()
+            state.withLock { $0.allowSetFlushes += 1 }
+        } catch {
+            if error.errno.rawValue == ENOENT && !state.withLock({ $0.rulesInstalled }) { return }
+            state.withLock { $0.allowSetFlushFailures += 1 }
+            logger.error("flushing the kernel allow cache failed: \(error)")
+        }
+    }
+
+    /// How often this host's interface addresses are read again (an address added to a bridge, say), besides at
+    /// every reload.
+    static let hostAddressCheckInterval = Duration.seconds(10)
+
+    /// The node address plan in force, worked out (without Node objects) if no snapshot set one yet.
+    private func nodePlan() -> NodeAddressPlan {
+        state.withLock { $0.nodePlan } ?? updateNodeAddresses()
+    }
+
+    /// Works out this node's and its peers' addresses again, from this host's interfaces, the configuration and
+    /// `nodes` (nil: the Node objects of the snapshot in force), and reinstalls the kernel rules when that changes
+    /// them. A failure to read the interfaces keeps the addresses in force.
+    @discardableResult
+    func updateNodeAddresses(nodes: [ClusterNode]? = nil) -> NodeAddressPlan {
+        let hostAddresses: [IPAddress]?
+        do {
+            hostAddresses = try HostAddresses.current()
+        } catch {
+            logger.error("cannot read this host's interface addresses; keeping the node addresses in force: \(error)")
+            hostAddresses = nil
+        }
+        let (plan, previous, backend) = state.withLock { state in
+            if let nodes { state.clusterNodes = nodes }
+            let previous = state.nodePlan
+            guard let hostAddresses else {
+                return (previous ?? self.plan(hostAddresses: [], nodes: state.clusterNodes), previous, state.backend)
+            }
+            let plan = self.plan(hostAddresses: hostAddresses, nodes: state.clusterNodes)
+            state.nodePlan = plan
+            return (plan, previous, state.rulesInstalled ? state.backend : nil)
+        }
+        guard plan != previous else { return plan }
+        logger.info(
+            "node addresses",
+            metadata: [
+                "node": "\(configuration.nodeName)", "pod-to-node": "\(configuration.podToNode.rawValue)",
+                "local": "\(plan.local.map(\.description).joined(separator: ","))",
+                "peers": "\(plan.peers.map(\.description).joined(separator: ","))",
+            ])
+        guard let backend else { return plan }
+        do {
+            try installer.install(configuration.ruleConfiguration(nodes: plan, allowSets: allowCacheActive), backend: backend)
+            state.withLock { $0.ruleUpdates += 1 }
+            logger.notice("kernel rules updated for the new node addresses")
+        } catch {
+            state.withLock { $0.ruleUpdateFailures += 1 }
+            logger.error("updating the kernel rules for the new node addresses failed; the previous rules stay: \(error)")
+        }
+        return plan
+    }
+
+    private func plan(hostAddresses: [IPAddress], nodes: [ClusterNode]) -> NodeAddressPlan {
+        NodeAddressPlan(
+            mode: configuration.podToNode, exemptCIDRs: configuration.exemptCIDRs,
+            configuredNodeAddresses: configuration.nodeAddresses, hostAddresses: hostAddresses, nodes: nodes,
+            nodeName: configuration.nodeName)
     }
 
     /// `duration` in milliseconds with two decimals, for log metadata.

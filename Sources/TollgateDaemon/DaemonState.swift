@@ -23,6 +23,18 @@ struct DaemonState: Sendable {
     var backend: RuleBackend? = nil
     var backendReason = ""
     var started = Date()
+    /// The Node objects of the snapshot in force (their addresses feed `nodePlan`).
+    var clusterNodes: [ClusterNode] = []
+    /// This node's and its peers' addresses, as the kernel rules in force use them.
+    var nodePlan: NodeAddressPlan? = nil
+    /// Reinstallations of the kernel rules after the node addresses changed, and how many failed.
+    var ruleUpdates: UInt64 = 0
+    var ruleUpdateFailures: UInt64 = 0
+    /// How the workers are scheduled: `normal`, `SCHED_RR <priority>`, or normal because the kernel refused.
+    var workerScheduling = "normal"
+    /// Flushes of the kernel allow cache, and failed ones.
+    var allowSetFlushes: UInt64 = 0
+    var allowSetFlushFailures: UInt64 = 0
 }
 
 /// The JSON of `/status`.
@@ -64,6 +76,18 @@ struct StatusReport: Codable {
         var malformedEvents: UInt64?
     }
 
+    /// This node, its peers, and how connections with node addresses are treated.
+    struct Nodes: Codable {
+        var nodeName: String
+        var podToNode: String
+        /// This node's own addresses (interfaces and its Node object).
+        var localAddresses: [String]
+        /// The other nodes' addresses (Node objects and `nodeAddresses`, minus this node's).
+        var peerAddresses: [String]
+        /// Pod traffic to these keeps its source address.
+        var remoteClusterCIDRs: [String]
+    }
+
     struct Worker: Codable {
         var queue: UInt16
         var packets: UInt64
@@ -89,8 +113,12 @@ struct StatusReport: Codable {
     var audit: Bool
     var queues: [UInt16]
     var workers: Int
+    var workerScheduling: String
+    /// Whether the kernel allow cache is on.
+    var kernelAllowCache: Bool
     var podCIDRs: [String]
     var exemptCIDRs: [String]
+    var nodes: Nodes
     var snapshot: Snapshot
     var sources: [Source]
     /// Keys defined by more than one source, each naming the source whose copy is in force.

@@ -8,14 +8,12 @@ import VerdictEngine
 /// counters. The conntrack socket is opened at the first scan and kept; a failure to open it is counted, logged
 /// and retried at the next snapshot.
 final class RevocationRunner: Sendable {
-    private let filter: RevocationFilter
     private let logger: Logger
     private let revoker = Mutex<ConnectionRevoker?>(nil)
     private let counters: Mutex<RevocationStatistics>
 
     /// Creates a runner; `enabled` false makes ``revoke(against:)`` do nothing.
-    init(filter: RevocationFilter, enabled: Bool, logger: Logger) {
-        self.filter = filter
+    init(enabled: Bool, logger: Logger) {
         self.logger = logger
         var initial = RevocationStatistics()
         initial.enabled = enabled
@@ -25,12 +23,14 @@ final class RevocationRunner: Sendable {
     /// The counters so far.
     var statistics: RevocationStatistics { counters.withLock { $0 } }
 
-    /// Judges the conntrack table against `snapshot` and cuts what it denies (audit mode only counts).
-    func revoke(against snapshot: CompiledSnapshot) {
+    /// Judges the conntrack table against `snapshot` and cuts what it denies (audit mode only counts); `filter`
+    /// selects the entries the kernel rules in force would have queued.
+    func revoke(against snapshot: CompiledSnapshot, filter: RevocationFilter) {
         guard counters.withLock({ $0.enabled }) else { return }
         let outcome: Result<RevocationScan, ConntrackError> = revoker.withLock { revoker in
             let active: ConnectionRevoker
             if let existing = revoker {
+                existing.filter = filter
                 active = existing
             } else {
                 do throws(ConntrackError) {

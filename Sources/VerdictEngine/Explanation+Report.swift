@@ -53,7 +53,8 @@ extension Explanation {
                 if rule.action != .pass { continue }
             }
             if !report.isolated, let rule = report.baselineRule {
-                result.append("\(label): \(pod) is not isolated; \(rule.action == .allow ? "allowed" : "denied") by \(rule)")
+                let outcome = rule.action == .allow ? "allowed" : rule.action == .deny ? "denied" : "passed to the default"
+                result.append("\(label): \(pod) is not isolated; \(outcome) by \(rule)")
             } else if !report.isolated {
                 result.append("\(label): \(pod) is not isolated")
             } else if report.allowingRules.isEmpty {

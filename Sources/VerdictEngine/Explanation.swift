@@ -33,7 +33,8 @@ public struct DirectionReport: Sendable, Hashable {
     public var decidingTier: PolicyTier? {
         if let adminRule, adminRule.action != .pass { return .admin }
         if isolated { return .networkPolicy }
-        if baselineRule != nil { return .baseline }
+        // A baseline Pass (ClusterNetworkPolicy) hands over to the default.
+        if let baselineRule, baselineRule.action != .pass { return .baseline }
         return nil
     }
 
@@ -90,8 +91,13 @@ public struct Explanation: Sendable {
             }
             if !report.isolated {
                 if let rule = report.baselineRule {
-                    result.append(
-                        "\(label): \(pod) is not isolated by NetworkPolicy; baseline tier: \(rule.action == .allow ? "allowed" : "denied") by \(rule)")
+                    let outcome: String
+                    switch rule.action {
+                    case .allow: outcome = "allowed by \(rule)"
+                    case .deny: outcome = "denied by \(rule)"
+                    case .pass: outcome = "passed by \(rule) to the default: allowed"
+                    }
+                    result.append("\(label): \(pod) is not isolated by NetworkPolicy; baseline tier: \(outcome)")
                 } else {
                     result.append("\(label): \(pod) is not isolated for \(label): allowed")
                 }

@@ -393,6 +393,25 @@ struct CompileContext {
         code[countIndex] = count
     }
 
+    /// Encodes the tiered program of one identity and direction (see `VerdictTables`): a header of three
+    /// words, then the admin rules, then the rules of the next tier (NetworkPolicy when `isolated`, otherwise
+    /// baseline), each section deduplicated on its own: an admin rule must not hide a later NetworkPolicy rule of
+    /// the same ports and peers, which a Pass can hand over to.
+    func encodeTieredProgram(
+        admin: [UInt32], next: [UInt32], isolated: Bool, bodies: [[UInt32]], contentIDs: [UInt32], into code: inout [UInt32]
+    ) {
+        var adminSection: [UInt32] = []
+        var nextSection: [UInt32] = []
+        encodeProgram(admin, deduplicate: true, bodies: bodies, contentIDs: contentIDs, into: &adminSection)
+        encodeProgram(next, deduplicate: true, bodies: bodies, contentIDs: contentIDs, into: &nextSection)
+        // Each section's first word is its rule count, which moves into the header.
+        code.append(adminSection[0])
+        code.append(nextSection[0] | (isolated ? VerdictTables.isolatedFlag : 0))
+        code.append(UInt32(adminSection.count + 2))
+        code += adminSection.dropFirst()
+        code += nextSection.dropFirst()
+    }
+
     // MARK: Address classes and tables
 
     /// For each ipBlock prefix (every CIDR and every exception), the set of ipBlocks that its addresses are in.
@@ -534,53 +553,92 @@ struct CompileContext {
             placed[list] = offsets
             return offsets
         }
+        var placedExplain: [[UInt32]: Int32] = [:]
+        /// The explain program of `list` (every rule, none deduplicated); -1 when it does not apply.
+        func placeExplain(_ list: [UInt32], applies: Bool) -> Int32 {
+            guard applies else { return -1 }
+            if let offset = placedExplain[list] { return offset }
+            let offset = Int32(explainPrograms.count)
+            encodeProgram(
+                list, deduplicate: false, bodies: encoded.bodies, contentIDs: encoded.contentIDs, into: &explainPrograms)
+            placedExplain[list] = offset
+            return offset
+        }
+        // With cluster-wide policies, the hot program of an identity and direction is the tiered program (see
+        // `VerdictTables`): its admin rules, then its NetworkPolicy rules if one isolates it, else its baseline
+        // rules. Keyed by both lists and the isolation, so identities that agree on all three share it.
+        struct TieredKey: Hashable {
+            var admin: [UInt32]
+            var next: [UInt32]
+            var isolated: Bool
+        }
+        var placedTiered: [TieredKey: Int32] = [:]
+        func placeTiered(admin: [UInt32], next: [UInt32], isolated: Bool) -> Int32 {
+            guard isolated || !admin.isEmpty || !next.isEmpty else { return -1 }
+            let key = TieredKey(admin: admin, next: next, isolated: isolated)
+            if let offset = placedTiered[key] { return offset }
+            let offset = Int32(programs.count)
+            encodeTieredProgram(
+                admin: admin, next: next, isolated: isolated, bodies: encoded.bodies, contentIDs: encoded.contentIDs,
+                into: &programs)
+            placedTiered[key] = offset
+            return offset
+        }
         var identities: [IdentityInfo] = []
         var explainIngress: [Int32] = []
         var explainEgress: [Int32] = []
         var namedPorts: [CompiledNamedPort] = []
-        identities.reserveCapacity(identityNamespace.count)
-        for identity in identityNamespace.indices {
-            let ingress = place(ingressRules[identity], isolated: ingressIsolated[identity])
-            let egress = place(egressRules[identity], isolated: egressIsolated[identity])
-            identities.append(
-                IdentityInfo(
-                    namespace: identityNamespace[identity],
-                    audited: state.namespaces[Int(identityNamespace[identity])].enforcement == .audit ? 1 : 0,
-                    ingress: ingress.hot, egress: egress.hot,
-                    namedPortStart: UInt32(namedPorts.count), namedPortCount: UInt32(identityNamedPorts[identity].count)))
-            explainIngress.append(ingress.explain)
-            explainEgress.append(egress.explain)
-            namedPorts += identityNamedPorts[identity]
-        }
-        var tierInfos: [TierInfo] = []
         var explainTierInfos: [TierInfo] = []
-        if let tierClasses {
-            // Programs per class of identities with the same cluster-wide policies, built only for used classes.
-            var classInfo: [(hot: TierInfo, explain: TierInfo)?] = Array(repeating: nil, count: tierClasses.chunks.count)
-            tierInfos.reserveCapacity(identityNamespace.count)
-            explainTierInfos.reserveCapacity(identityNamespace.count)
-            for identity in identityNamespace.indices {
+        identities.reserveCapacity(identityNamespace.count)
+        // Per class of identities with the same cluster-wide policies: its admin and baseline rule lists (admin
+        // ingress, admin egress, baseline ingress, baseline egress) and their explain programs, built only for
+        // the classes in use.
+        var classLists: [(lists: [[UInt32]], explain: TierInfo)?] = Array(
+            repeating: nil, count: tierClasses?.chunks.count ?? 0)
+        for identity in identityNamespace.indices {
+            let hotIngress: Int32
+            let hotEgress: Int32
+            if let tierClasses {
                 let tierClass = Int(tierClasses.classOf[identity])
-                if classInfo[tierClass] == nil {
-                    var lists: [[UInt32]] = [[], [], [], []]  // admin ingress, admin egress, baseline ingress, egress
+                if classLists[tierClass] == nil {
+                    var lists: [[UInt32]] = [[], [], [], []]
                     for chunk in tierClasses.chunks[tierClass] {
                         let rules = tierChunks[Int(chunk)]
                         lists[(rules.baseline ? 2 : 0) + (rules.ingress ? 0 : 1)] += rules.rules
                     }
-                    let placed = lists.map { place($0, isolated: !$0.isEmpty) }
-                    classInfo[tierClass] = (
-                        hot: TierInfo(
-                            adminIngress: placed[0].hot, adminEgress: placed[1].hot, baselineIngress: placed[2].hot,
-                            baselineEgress: placed[3].hot),
-                        explain: TierInfo(
-                            adminIngress: placed[0].explain, adminEgress: placed[1].explain,
-                            baselineIngress: placed[2].explain, baselineEgress: placed[3].explain)
+                    let explain = lists.map { placeExplain($0, applies: !$0.isEmpty) }
+                    classLists[tierClass] = (
+                        lists,
+                        TierInfo(
+                            adminIngress: explain[0], adminEgress: explain[1], baselineIngress: explain[2],
+                            baselineEgress: explain[3])
                     )
                 }
-                guard let info = classInfo[tierClass] else { continue }
-                tierInfos.append(info.hot)
-                explainTierInfos.append(info.explain)
+                guard let (lists, explain) = classLists[tierClass] else { continue }
+                explainTierInfos.append(explain)
+                let ingressIsolated = ingressIsolated[identity]
+                let egressIsolated = egressIsolated[identity]
+                hotIngress = placeTiered(
+                    admin: lists[0], next: ingressIsolated ? ingressRules[identity] : lists[2], isolated: ingressIsolated)
+                hotEgress = placeTiered(
+                    admin: lists[1], next: egressIsolated ? egressRules[identity] : lists[3], isolated: egressIsolated)
+                explainIngress.append(placeExplain(ingressRules[identity], applies: ingressIsolated))
+                explainEgress.append(placeExplain(egressRules[identity], applies: egressIsolated))
+            } else {
+                let ingress = place(ingressRules[identity], isolated: ingressIsolated[identity])
+                let egress = place(egressRules[identity], isolated: egressIsolated[identity])
+                hotIngress = ingress.hot
+                hotEgress = egress.hot
+                explainIngress.append(ingress.explain)
+                explainEgress.append(egress.explain)
             }
+            identities.append(
+                IdentityInfo(
+                    namespace: identityNamespace[identity],
+                    audited: state.namespaces[Int(identityNamespace[identity])].enforcement == .audit ? 1 : 0,
+                    ingress: hotIngress, egress: hotEgress,
+                    namedPortStart: UInt32(namedPorts.count), namedPortCount: UInt32(identityNamedPorts[identity].count)))
+            namedPorts += identityNamedPorts[identity]
         }
 
         return VerdictTables(
@@ -590,7 +648,7 @@ struct CompileContext {
             namedPorts: FixedArray(namedPorts), programs: FixedArray(programs),
             identitySets: FixedArray(identitySets), setWords: FixedArray(setWords),
             explainPrograms: FixedArray(explainPrograms), explainIngress: FixedArray(explainIngress),
-            explainEgress: FixedArray(explainEgress), tiers: FixedArray(tierInfos),
+            explainEgress: FixedArray(explainEgress), tiered: tierClasses != nil,
             explainTiers: FixedArray(explainTierInfos))
     }
 }

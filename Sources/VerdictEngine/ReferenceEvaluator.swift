@@ -36,10 +36,13 @@ public struct ReferenceEvaluator: Sendable {
     }
 
     /// Whether the tiers allow the direction for `subject`:
-    /// 1. the AdminNetworkPolicies selecting it, by ascending priority (then name), rules in order: the first rule
-    ///    whose peer and port match decides with Allow or Deny; Pass skips the rest of the admin tier;
+    /// 1. the admin-tier policies selecting it (AdminNetworkPolicies and admin ClusterNetworkPolicies), by
+    ///    ascending priority (then name, then kind), rules in order: the first rule whose peer and port match
+    ///    decides with Allow (Accept) or Deny; Pass skips the rest of the admin tier;
     /// 2. then, if a NetworkPolicy isolates it in this direction, the NetworkPolicies decide;
-    /// 3. otherwise the BaselineAdminNetworkPolicy's first matching rule decides;
+    /// 3. otherwise the baseline-tier policies selecting it (baseline ClusterNetworkPolicies by priority, then the
+    ///    BaselineAdminNetworkPolicy): the first matching rule decides with Allow or Deny, and Pass skips the
+    ///    rest of the baseline tier;
     /// 4. otherwise the connection is allowed.
     private func allows(
         _ direction: Direction, subject: Pod, peerAddress: IPAddress, peer: Pod?, destinationPod: Pod?, flow: FlowKey
@@ -69,11 +72,17 @@ public struct ReferenceEvaluator: Sendable {
                 direction, subject: subject, peerAddress: peerAddress, peer: peer, destinationPod: destinationPod,
                 flow: flow)
         }
-        // 3. The baseline tier (a Pass there, which the loader rejects, counts as Allow).
-        for policy in state.adminPolicies
+        // 3. The baseline tier; a Pass (ClusterNetworkPolicy only) hands over to the default.
+        baseline: for policy in state.adminPolicies
         where policy.tier == .baseline && policy.subject.selects(podLabels: subject.labels, namespaceLabels: namespaceLabels)
         {
-            for rule in policy.rules(ingress) where ruleMatches(rule) { return rule.action != .deny }
+            for rule in policy.rules(ingress) where ruleMatches(rule) {
+                switch rule.action {
+                case .allow: return true
+                case .deny: return false
+                case .pass: break baseline
+                }
+            }
         }
         // 4. The default.
         return true

@@ -30,12 +30,13 @@ public struct RuleOrigin: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// `ns/policy ingress[0]` for NetworkPolicy rules; `AdminNetworkPolicy name egress[1] "rule-name" (Deny)` for the
-    /// cluster-wide kinds.
+    /// cluster-wide kinds, with the action as the kind spells it (`(Accept)` for a ClusterNetworkPolicy).
     public var description: String {
         let field = "\(direction == .ingress ? "ingress" : "egress")[\(index)]"
         if tier == .networkPolicy { return "\(policy.namespace)/\(policy.name) \(field)" }
         let label = name.isEmpty ? "" : " \"\(name)\""
-        return "\(policy.kind) \(policy.name) \(field)\(label) (\(action.rawValue))"
+        let actionName = AdminPolicyKind(rawValue: policy.kind).map { action.name(in: $0) } ?? action.rawValue
+        return "\(policy.kind) \(policy.name) \(field)\(label) (\(actionName))"
     }
 }
 

@@ -17,18 +17,35 @@ extension VerdictTables {
     /// The word of a program that means "no rule matched" (action 3 does not exist).
     static let noMatch: UInt32 = .max
 
-    /// Runs the admin or baseline program at `offset`: the word (`ruleID | action << 30`) of the first rule that
-    /// matches, or `noMatch`.
+    /// Runs `count` rules of `code` from `cursor`: the word (`ruleID | action << 30`) of the first rule that
+    /// matches, or `noMatch`. A plain loop (no closure) so that it inlines into the verdict.
     @inline(__always)
     func firstMatchingWord(
-        at offset: Int, peer: SlotInfo, destinationIdentity: Int32, transport: UInt8, port: UInt16
+        _ code: FixedArray<UInt32>, from start: Int, count: Int, peer: SlotInfo, destinationIdentity: Int32,
+        transport: UInt8, port: UInt16
     ) -> UInt32 {
-        var match = VerdictTables.noMatch
-        forEachMatch(programs, at: offset, peer: peer, destinationIdentity: destinationIdentity, transport: transport, port: port) {
-            match = $0
-            return false
+        var cursor = start
+        var remaining = count
+        while remaining > 0 {
+            remaining &-= 1
+            let word = code[cursor]
+            let counts = code[cursor &+ 1]
+            let portCount = Int(counts & 0xFFFF)
+            let peerCount = Int(counts >> 16)
+            let portStart = cursor &+ 2
+            let peerStart = portStart &+ portCount &* 2
+            cursor = peerStart &+ peerCount
+            if portCount > 0
+                && !portsMatch(
+                    code, from: portStart, count: portCount, destinationIdentity: destinationIdentity,
+                    transport: transport, port: port)
+            {
+                continue
+            }
+            if peerCount > 0 && !peersMatch(code, from: peerStart, count: peerCount, peer: peer) { continue }
+            return word
         }
-        return match
+        return VerdictTables.noMatch
     }
 
     /// How one direction was decided. Among the allowed outcomes a larger code names the stronger reason, which
@@ -45,44 +62,47 @@ extension VerdictTables {
         static let baselineDenied: UInt8 = 7
     }
 
-    /// Decides one direction for the pod of `identity` (the source for egress, the destination for ingress):
-    /// the first matching admin rule decides unless it passes; then the pod's NetworkPolicies if any isolates it
-    /// in this direction; then the first matching baseline rule; otherwise allowed. Returns the outcome and the
-    /// deciding rule (-1 for none, and for a NetworkPolicy denial).
+    /// Decides one direction with the tiered program at `program` (see `VerdictTables`; -1 when no tier has
+    /// rules for the pod): the first matching admin rule decides unless it passes; then the NetworkPolicy rules
+    /// if one isolates the pod in this direction; otherwise the first matching baseline rule (a Pass there hands
+    /// over to the default); otherwise allowed. Returns the outcome and the deciding rule (-1 for none, and for a
+    /// NetworkPolicy denial). `adminCount` is the program's first word, read by the caller.
     @inline(__always)
     func decide(
-        identity: Int32, ingress: Bool, peer: SlotInfo, destinationIdentity: Int32, transport: UInt8, port: UInt16
+        program: Int32, adminCount: UInt32, peer: SlotInfo, destinationIdentity: Int32, transport: UInt8,
+        port: UInt16
     ) -> (outcome: UInt8, rule: Int32) {
-        let tier = tiers[Int(identity)]
-        let admin = ingress ? tier.adminIngress : tier.adminEgress
+        guard program >= 0 else { return (Outcome.notIsolated, -1) }
+        let base = Int(program)
+        let adminCount = Int(adminCount)
+        let next = programs[base &+ 1]
         var passed = false
-        if admin >= 0 {
-            let bits = firstMatchingWord(
-                at: Int(admin), peer: peer, destinationIdentity: destinationIdentity, transport: transport, port: port)
-            if bits != VerdictTables.noMatch {
-                let rule = Int32(bitPattern: bits & VerdictTables.ruleMask)
-                switch bits >> VerdictTables.actionShift {
+        if adminCount > 0 {
+            let word = firstMatchingWord(
+                programs, from: base &+ 3, count: adminCount, peer: peer, destinationIdentity: destinationIdentity,
+                transport: transport, port: port)
+            if word != VerdictTables.noMatch {
+                let rule = Int32(bitPattern: word & VerdictTables.ruleMask)
+                switch word >> VerdictTables.actionShift {
                 case RuleAction.allow: return (Outcome.adminAllowed, rule)
                 case RuleAction.deny: return (Outcome.adminDenied, rule)
                 default: passed = true
                 }
             }
         }
-        let info = identities[Int(identity)]
-        let policy = ingress ? info.ingress : info.egress
-        if policy >= 0 {
-            let rule = run(
-                programs, at: Int(policy), peer: peer, destinationIdentity: destinationIdentity, transport: transport,
-                port: port)
-            return rule >= 0 ? (Outcome.policyAllowed, rule) : (Outcome.policyDenied, -1)
+        let word = firstMatchingWord(
+            programs, from: base &+ Int(programs[base &+ 2]), count: Int(next & ~VerdictTables.isolatedFlag),
+            peer: peer, destinationIdentity: destinationIdentity, transport: transport, port: port)
+        if next & VerdictTables.isolatedFlag != 0 {
+            return word != VerdictTables.noMatch
+                ? (Outcome.policyAllowed, Int32(bitPattern: word & VerdictTables.ruleMask)) : (Outcome.policyDenied, -1)
         }
-        let baseline = ingress ? tier.baselineIngress : tier.baselineEgress
-        if baseline >= 0 {
-            let bits = firstMatchingWord(
-                at: Int(baseline), peer: peer, destinationIdentity: destinationIdentity, transport: transport, port: port)
-            if bits != VerdictTables.noMatch {
-                let rule = Int32(bitPattern: bits & VerdictTables.ruleMask)
-                return (bits >> VerdictTables.actionShift == RuleAction.deny ? Outcome.baselineDenied : Outcome.baselineAllowed, rule)
+        if word != VerdictTables.noMatch {
+            let rule = Int32(bitPattern: word & VerdictTables.ruleMask)
+            switch word >> VerdictTables.actionShift {
+            case RuleAction.allow: return (Outcome.baselineAllowed, rule)
+            case RuleAction.deny: return (Outcome.baselineDenied, rule)
+            default: break
             }
         }
         return (passed ? Outcome.passed : Outcome.notIsolated, -1)
@@ -95,10 +115,16 @@ extension VerdictTables {
         let destinationInfo = slots[slot(of: flow.destination)]
         let transport = flow.transport.rawValue
         let port = flow.destinationPort
+        // Both programs' first words are read before either is run, so that their cache misses overlap instead of
+        // the ingress program's waiting for the egress decision.
+        let egressProgram = sourceInfo.identity >= 0 ? identities[Int(sourceInfo.identity)].egress : -1
+        let ingressProgram = destinationInfo.identity >= 0 ? identities[Int(destinationInfo.identity)].ingress : -1
+        let egressAdminCount = egressProgram >= 0 ? programs[Int(egressProgram)] : 0
+        let ingressAdminCount = ingressProgram >= 0 ? programs[Int(ingressProgram)] : 0
         var egress: (outcome: UInt8, rule: Int32) = (Outcome.notIsolated, -1)
         if sourceInfo.identity >= 0 {
             egress = decide(
-                identity: sourceInfo.identity, ingress: false, peer: destinationInfo,
+                program: egressProgram, adminCount: egressAdminCount, peer: destinationInfo,
                 destinationIdentity: destinationInfo.identity, transport: transport, port: port)
             if egress.outcome >= Outcome.adminDenied {
                 let audited = identities[Int(sourceInfo.identity)].audited != 0
@@ -115,7 +141,7 @@ extension VerdictTables {
         var ingress: (outcome: UInt8, rule: Int32) = (Outcome.notIsolated, -1)
         if destinationInfo.identity >= 0 {
             ingress = decide(
-                identity: destinationInfo.identity, ingress: true, peer: sourceInfo,
+                program: ingressProgram, adminCount: ingressAdminCount, peer: sourceInfo,
                 destinationIdentity: destinationInfo.identity, transport: transport, port: port)
             if ingress.outcome >= Outcome.adminDenied {
                 let audited = identities[Int(destinationInfo.identity)].audited != 0

@@ -56,7 +56,8 @@ struct SlotInfo: BitwiseCopyable {
     var blockClass: UInt32
 }
 
-/// Per identity: the offsets of its admin-tier and baseline programs per direction (-1: no such rule applies).
+/// Per identity: the offsets of its admin-tier and baseline programs per direction in `explainPrograms` (-1: no
+/// such rule applies).
 struct TierInfo: BitwiseCopyable {
     var adminIngress: Int32
     var adminEgress: Int32
@@ -64,8 +65,8 @@ struct TierInfo: BitwiseCopyable {
     var baselineEgress: Int32
 }
 
-/// Per identity: its namespace, the offsets of its rule programs (-1: not isolated in that direction), and its
-/// named container ports.
+/// Per identity: its namespace, the offsets of its rule programs (-1: not isolated in that direction; with
+/// cluster-wide policies, its tiered programs, -1 when no tier has rules for it), and its named container ports.
 struct IdentityInfo: BitwiseCopyable {
     var namespace: Int32
     /// Nonzero when the identity's namespace is in audit mode.
@@ -94,10 +95,21 @@ struct IdentityInfo: BitwiseCopyable {
 /// Identities selected by the same policies share one program; rules with identical ports and peers appear once
 /// (the first, in policy order). `explainPrograms` keeps every rule, for `explain`.
 ///
-/// Cluster-wide policies add, per identity and direction, an admin program (the rules of every AdminNetworkPolicy
-/// selecting it, by priority then name, each in written order) and a baseline program, in the same encoding; the
-/// first matching rule's action decides. `tiers` is empty when the snapshot has no cluster-wide policy, and the
-/// verdict then takes the NetworkPolicy-only path after one check.
+/// Cluster-wide policies change what an identity's program holds (`tiered`): per identity and direction one
+/// tiered program, read front to back with early exit, that carries every tier:
+///
+///     adminCount                              admin rules (every admin-tier policy selecting the identity, by
+///                                             priority then name, each in written order)
+///     nextCount | isolated << 31              rules of the next tier: NetworkPolicy when one isolates the
+///                                             identity in this direction, otherwise baseline
+///     nextOffset                              where the next tier's rules start, from the program's start
+///     admin rules, then next-tier rules       in the rule encoding above
+///
+/// The first matching admin rule decides unless its action is Pass, which continues at `nextOffset`; then the
+/// first matching NetworkPolicy rule allows (none: denied), or the first matching baseline rule decides (none,
+/// or Pass: allowed by default). The admin and baseline programs of each identity are kept, undeduplicated, for
+/// `explain` only (`explainTiers`). Without cluster-wide policies `tiered` is false and the verdict takes the
+/// NetworkPolicy-only path after one check.
 public struct VerdictTables: @unchecked Sendable {
     // Sendable: immutable after compilation; the owner frees it only after every reader is done.
     let ipv4: PrefixTrie
@@ -115,12 +127,14 @@ public struct VerdictTables: @unchecked Sendable {
     let explainPrograms: FixedArray<UInt32>
     let explainIngress: FixedArray<Int32>
     let explainEgress: FixedArray<Int32>
-    /// Per identity, its admin and baseline programs in `programs`; empty without cluster-wide policies.
-    let tiers: FixedArray<TierInfo>
+    /// Whether the snapshot has cluster-wide policies, so that `identities` point at tiered programs.
+    let tiered: Bool
     /// Per identity, its admin and baseline programs in `explainPrograms`.
     let explainTiers: FixedArray<TierInfo>
 
     static let blockFlag: UInt32 = 0x8000_0000
+    /// In a tiered program's second header word: a NetworkPolicy isolates the identity in this direction.
+    static let isolatedFlag: UInt32 = 0x8000_0000
 
     /// The address slot of `address`.
     @inline(__always)
@@ -134,7 +148,7 @@ public struct VerdictTables: @unchecked Sendable {
     /// Decides a connection: the source pod's egress (if it is a pod) and the destination pod's ingress (if it
     /// is a pod) must both allow it. Allocation-free, lock-free, and free of reference counting.
     public func evaluate(_ flow: FlowKey) -> Verdict {
-        if tiers.count != 0 { return evaluateTiers(flow) }
+        if tiered { return evaluateTiers(flow) }
         let source = slot(of: flow.source)
         let destination = slot(of: flow.destination)
         let sourceInfo = slots[source]
@@ -292,7 +306,7 @@ public struct VerdictTables: @unchecked Sendable {
     var byteCount: Int {
         ipv4.byteCount + ipv6.byteCount + slots.byteCount + classBits.byteCount + identities.byteCount
             + namedPorts.byteCount + programs.byteCount + identitySets.byteCount + setWords.byteCount
-            + explainPrograms.byteCount + explainIngress.byteCount + explainEgress.byteCount + tiers.byteCount
+            + explainPrograms.byteCount + explainIngress.byteCount + explainEgress.byteCount
             + explainTiers.byteCount
     }
 
@@ -309,7 +323,6 @@ public struct VerdictTables: @unchecked Sendable {
         explainPrograms.deallocate()
         explainIngress.deallocate()
         explainEgress.deallocate()
-        tiers.deallocate()
         explainTiers.deallocate()
     }
 }

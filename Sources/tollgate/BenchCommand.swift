@@ -64,6 +64,7 @@ struct VerdictsBenchCommand: ParsableCommand {
             print("compile: best \(String(format: "%.1f", result.compile_ms)) ms, median \(String(format: "%.1f", result.compile_ms_median)) ms")
             print("memory: \(result.table_bytes) bytes, \(String(format: "%.1f", result.bytes_per_pod)) bytes per pod")
             print("verdicts/s, 1 core: \(Int(result.verdicts_per_sec_per_core))")
+            print("verdicts per CPU-second, 1 thread: \(Int(result.verdicts_per_cpu_second))")
             print("verdicts/s, \(result.threads) threads: \(Int(result.verdicts_per_sec_all_cores))")
             print("reference verdicts/s: \(Int(result.reference_verdicts_per_sec)) (compiled is \(Int(result.speedup_over_reference))x)")
             print("reference agreement: \(result.reference_queries_checked - result.reference_disagreements)/\(result.reference_queries_checked)")

@@ -11,7 +11,7 @@ struct CheckCommand: ParsableCommand {
     @Option(name: .customLong("policy-dir"), help: "The directory of Kubernetes manifests (.yaml, .yml, .json).")
     var policyDirectory: String
 
-    @Flag(name: .shortAndLong, help: "Also list the notes (skipped kinds).")
+    @Flag(name: .shortAndLong, help: "Also list the notes (skipped kinds, peers that match nothing).")
     var verbose = false
 
     func run() throws {
@@ -20,13 +20,18 @@ struct CheckCommand: ParsableCommand {
         for error in result.errors { printError("error: \(error)") }
         for note in result.notes { print("note: \(note)") }
         for tie in state.priorityTies { print("warning: \(tie)") }
-        let skipped = result.notes.count
-        let admin = state.adminPolicies.filter { $0.tier == .admin }.count
-        let baseline = state.adminPolicies.count - admin
+        let skipped = result.skipped
+        let admin = state.adminPolicies.filter { $0.kind == .adminNetworkPolicy }.count
+        let baseline = state.adminPolicies.filter { $0.kind == .baselineAdminNetworkPolicy }.count
+        let cluster = state.adminPolicies.filter { $0.kind == .clusterNetworkPolicy }
         var counts = "\(state.namespaces.count) namespaces, \(state.pods.count) pods, "
             + "\(state.networkPolicies.count) network policies"
         if admin > 0 { counts += ", \(admin) admin network policies" }
         if baseline > 0 { counts += ", \(baseline) baseline admin network policies" }
+        if !cluster.isEmpty {
+            let clusterAdmin = cluster.filter { $0.tier == .admin }.count
+            counts += ", \(cluster.count) cluster network policies (\(clusterAdmin) admin, \(cluster.count - clusterAdmin) baseline)"
+        }
         if !state.nodes.isEmpty { counts += ", \(state.nodes.count) nodes" }
         print(
             "\(result.files.count) files: \(counts)"

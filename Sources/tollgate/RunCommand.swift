@@ -17,6 +17,26 @@ struct EnforcementOptions: ParsableArguments {
         help: "Node and infrastructure addresses whose traffic with pods is never queued (repeatable).")
     var exemptCIDRs: [String] = []
 
+    @Option(
+        name: .customLong("node-address"),
+        help: "Addresses of the cluster's nodes beyond their Node objects' (overlay bridge and tunnel addresses; repeatable).")
+    var nodeAddresses: [String] = []
+
+    @Option(
+        name: .customLong("pod-to-node"),
+        help: "Traffic between pods and node addresses: exempt (never queued) or enforce (judged). Default: exempt.")
+    var podToNode: PodToNodeChoice?
+
+    @Option(
+        name: .customLong("remote-cluster-cidr"),
+        help: "A pod or service range of another cluster: local pods reach it without source NAT (repeatable).")
+    var remoteClusterCIDRs: [String] = []
+
+    @Flag(
+        name: .customLong("kernel-allow-cache"),
+        help: "Keep allowed flows in kernel ip sets so that later connections of the same flow skip the queue until the next snapshot (iptables back end).")
+    var kernelAllowCache = false
+
     @Option(help: "Worker threads, one queue each (default: the number of cores, at most 64).")
     var workers: Int?
 
@@ -41,6 +61,12 @@ struct EnforcementOptions: ParsableArguments {
         }
     }
 
+    enum PodToNodeChoice: String, ExpressibleByArgument, CaseIterable {
+        case exempt, enforce
+
+        var mode: PodToNodeMode { self == .exempt ? .exempt : .enforce }
+    }
+
     /// Parses every CIDR, naming the option and value of each bad one.
     func prefixes(_ values: [String], option: String) throws -> [IPPrefix] {
         try values.map { value in
@@ -51,12 +77,22 @@ struct EnforcementOptions: ParsableArguments {
         }
     }
 
+    /// The kernel rules `run` would install at start with these options: this host's interface addresses are
+    /// node addresses; Node objects, which only the policy sources hold, are not consulted.
     var ruleConfiguration: RuleConfiguration {
         get throws {
-            RuleConfiguration(
-                podCIDRs: try prefixes(podCIDRs, option: "--pod-cidr"),
-                exemptCIDRs: try prefixes(exemptCIDRs, option: "--exempt-cidr"), firstQueue: queueNumber ?? 0,
-                queueCount: UInt16(clamping: workers ?? ConfigurationFile.defaultWorkers), failOpen: !failClosed)
+            let exempt = try prefixes(exemptCIDRs, option: "--exempt-cidr")
+            let plan = NodeAddressPlan(
+                mode: podToNode?.mode ?? .exempt, exemptCIDRs: exempt,
+                configuredNodeAddresses: try prefixes(nodeAddresses, option: "--node-address"),
+                hostAddresses: try HostAddresses.current(), nodes: [], nodeName: DaemonConfiguration.hostName)
+            var rules = RuleConfiguration(
+                podCIDRs: try prefixes(podCIDRs, option: "--pod-cidr"), exemptCIDRs: plan.exemptCIDRs,
+                trustedSourceCIDRs: plan.trustedSourceCIDRs, firstQueue: queueNumber ?? 0,
+                queueCount: UInt16(clamping: workers ?? ConfigurationFile.defaultWorkers), failOpen: !failClosed,
+                remoteClusterCIDRs: try prefixes(remoteClusterCIDRs, option: "--remote-cluster-cidr"))
+            rules.allowSets = kernelAllowCache
+            return rules
         }
     }
 }
@@ -122,6 +158,16 @@ struct RunCommand: ParsableCommand {
     @Flag(name: .customLong("no-revoke"), help: "Do not cut established connections that a new policy denies.")
     var noRevoke = false
 
+    @Option(
+        name: .customLong("worker-priority"),
+        help: "0: normal scheduling (default); 1-99: run the workers under SCHED_RR at that priority, so queued packets are decided at once on a busy machine.")
+    var workerPriority: Int?
+
+    @Option(
+        name: .customLong("node-name"),
+        help: "This node's name as in its Node object, whose addresses are this node's own (default: the host name).")
+    var nodeName: String?
+
     func validate() throws {
         if let logLevel, Logger.Level(rawValue: logLevel) == nil {
             throw ValidationError("--log-level: unknown level \"\(logLevel)\"")
@@ -136,6 +182,9 @@ struct RunCommand: ParsableCommand {
             throw ValidationError("--log-format: unknown format \"\(logFormat)\"; expected text or json")
         }
         if let denyLogRate, denyLogRate < 0 { throw ValidationError("--deny-log-rate: must not be negative") }
+        if let workerPriority, !(0...99).contains(workerPriority) {
+            throw ValidationError("--worker-priority: must be 0 (normal scheduling) or 1 to 99 (SCHED_RR), got \(workerPriority)")
+        }
     }
 
     func run() throws {
@@ -172,7 +221,12 @@ struct RunCommand: ParsableCommand {
             backend: enforcement.backend.flatMap { ConfigurationFile.Backend(rawValue: $0.rawValue) },
             logLevel: logLevel.flatMap { Logger.Level(rawValue: $0) }, logFormat: logFormat.flatMap { LogFormat(rawValue: $0) },
             pollIntervalMilliseconds: pollIntervalMilliseconds, audit: audit ? true : nil, denyLogRate: denyLogRate,
-            revoke: noRevoke ? false : nil, kubeconfig: kubeconfig, inCluster: inCluster ? true : nil)
+            revoke: noRevoke ? false : nil, nodeName: nodeName,
+            nodeAddresses: try enforcement.prefixes(enforcement.nodeAddresses, option: "--node-address"),
+            podToNode: enforcement.podToNode?.mode,
+            remoteClusterCIDRs: try enforcement.prefixes(enforcement.remoteClusterCIDRs, option: "--remote-cluster-cidr"),
+            workerPriority: workerPriority, kernelAllowCache: enforcement.kernelAllowCache ? true : nil,
+            kubeconfig: kubeconfig, inCluster: inCluster ? true : nil)
         do {
             let path = configurationPath ?? ConfigurationFile.defaultPath
             let file =

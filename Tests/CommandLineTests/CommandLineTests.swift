@@ -140,6 +140,68 @@ struct CommandLineTests {
         }
     }
 
+    static let clusterPolicies = """
+        apiVersion: policy.networking.k8s.io/v1alpha2
+        kind: ClusterNetworkPolicy
+        metadata: {name: no-team-a-to-b}
+        spec:
+          tier: Admin
+          priority: 7
+          subject: {pods: {podSelector: {matchLabels: {app: b}}}}
+          ingress:
+          - {name: block-team-a, action: Deny, from: [{namespaces: {matchLabels: {team: a}}}], protocols: [{tcp: {destinationPort: {number: 9090}}}]}
+          - {name: rest-to-policy, action: Pass, from: [{namespaces: {}}]}
+        ---
+        apiVersion: policy.networking.k8s.io/v1alpha2
+        kind: ClusterNetworkPolicy
+        metadata: {name: egress-allowlist}
+        spec:
+          tier: Baseline
+          priority: 1
+          subject: {namespaces: {matchLabels: {team: a}}}
+          egress:
+          - {name: registry, action: Accept, to: [{domainNames: [registry.example.com]}]}
+          - {name: cluster, action: Accept, to: [{pods: {podSelector: {}}}]}
+          - {name: nothing-else, action: Deny, to: [{networks: [0.0.0.0/0, "::/0"]}]}
+        """
+
+    @Test("check counts ClusterNetworkPolicies by tier and notes domainNames; explain names the tier, policy and rule")
+    func clusterNetworkPolicies() throws {
+        let files = ["cluster.yaml": Self.cluster, "policy.yaml": Self.policy, "cnp.yaml": Self.clusterPolicies]
+        try Self.withDirectory(files) { directory in
+            let check = try Self.run(["check", "--policy-dir", directory])
+            #expect(check.exitStatus == 0)
+            #expect(
+                check.standardOutput
+                    == "note: \(directory)/cluster.yaml: document 4: skipped ConfigMap ignored (not a kind Tollgate enforces)\n"
+                    + "note: \(directory)/cnp.yaml: ClusterNetworkPolicy egress-allowlist: spec.egress[0].to[0]: domainNames peers "
+                    + "match no traffic (Tollgate does not resolve domain names); the rule's other peers apply\n"
+                    + "3 files: 2 namespaces, 2 pods, 1 network policies, 2 cluster network policies (1 admin, 1 baseline), "
+                    + "1 objects of other kinds skipped, 0 errors\n")
+            let denied = try Self.run(
+                ["explain", "--policy-dir", directory, "--from", "x/a", "--to", "y/b", "--port", "9090", "--protocol", "TCP"])
+            #expect(denied.exitStatus == 0)
+            #expect(
+                denied.standardOutput == """
+                    DENY x/a (10.0.0.1) -> y/b (10.0.0.2) TCP port 9090
+                    reason: denied_admin_ingress
+                    egress: x/a is not isolated by NetworkPolicy; baseline tier: allowed by ClusterNetworkPolicy egress-allowlist egress[1] "cluster" (Accept)
+                    ingress: admin tier: denied by ClusterNetworkPolicy no-team-a-to-b ingress[0] "block-team-a" (Deny)
+
+                    """)
+            let outside = try Self.run(
+                ["explain", "--policy-dir", directory, "--from", "x/a", "--to", "192.0.2.1", "--port", "443"])
+            #expect(
+                outside.standardOutput == """
+                    DENY x/a (10.0.0.1) -> 192.0.2.1 (not a pod) TCP port 443
+                    reason: denied_baseline_egress
+                    egress: x/a is not isolated by NetworkPolicy; baseline tier: denied by ClusterNetworkPolicy egress-allowlist egress[2] "nothing-else" (Deny)
+                    ingress: not a pod, no ingress policy applies
+
+                    """)
+        }
+    }
+
     @Test("explain: a pod facing an IPv6 address stands for its IPv6 address; JSON output")
     func explainJSON() throws {
         try Self.withDirectory(["cluster.yaml": Self.cluster, "policy.yaml": Self.policy]) { directory in

@@ -126,3 +126,35 @@ extension EndToEndTests {
         #expect(try scenario.reachability(Self.clientAndIntruderProbes) == [true, true, false, false])
     }
 }
+
+extension EndToEndTests {
+    /// `--worker-priority` puts every worker thread under SCHED_RR at that priority, as the kernel reports it for
+    /// each thread (`/proc/<pid>/task/<tid>/stat`: policy 2, real-time priority), and `/status` says so; with the
+    /// default the workers stay under normal scheduling (policy 0).
+    @Test("--worker-priority runs the workers under SCHED_RR; the default leaves them normal", arguments: [0, 7])
+    func workerPriorityIsApplied(priority: Int) throws {
+        let scenario = try Self.baseScenario(tag: "e2e-prio", policy: Manifests.serverFromClient)
+        defer { scenario.close() }
+        var options = scenario.options(queue: UInt16(350 + priority), port: UInt16(19350 + priority))
+        options.extraArguments = ["--worker-priority", "\(priority)"]
+        let daemon = try scenario.startDaemon(options)
+        let status = daemon.get("/status").body
+        #expect(status.contains(priority == 0 ? "\"workerScheduling\" : \"normal\"" : "\"workerScheduling\" : \"SCHED_RR \(priority)\""), "\(status)")
+        var workers: [(policy: Int, priority: Int)] = []
+        for task in try FileManager.default.contentsOfDirectory(atPath: "/proc/\(daemon.pid)/task") {
+            let base = "/proc/\(daemon.pid)/task/\(task)"
+            let name = (try? String(contentsOfFile: base + "/comm", encoding: .utf8)) ?? ""
+            guard name.hasPrefix("tollgate-q"), let stat = try? String(contentsOfFile: base + "/stat", encoding: .utf8),
+                let close = stat.lastIndex(of: ")")
+            else { continue }
+            // Fields after the command name, 1-based from field 3: rt_priority is field 40, policy field 41.
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            workers.append((policy: Int(fields[41 - 3]) ?? -1, priority: Int(fields[40 - 3]) ?? -1))
+        }
+        #expect(workers.count == options.workers)
+        for worker in workers {
+            #expect(worker.policy == (priority == 0 ? 0 : 2) && worker.priority == priority, "\(workers)")
+        }
+        #expect(try scenario.reachability(Self.clientAndIntruderProbes) == [true, true, false, false])
+    }
+}

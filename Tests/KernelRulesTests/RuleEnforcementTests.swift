@@ -1,3 +1,4 @@
+import Foundation
 import KernelRules
 import NetworkTypes
 import Testing
@@ -79,5 +80,100 @@ struct RuleEnforcementTests {
         // Exempting the node's address (as the daemon does for node IPs) lets pod-to-node traffic through.
         try installer.install(Self.configuration(failOpen: false, exempt: ["169.254.1.1/32"]), backend: .iptables)
         #expect(a.namespace.canConnect(to: PodTopology.gatewayIPv4, port: 9130, transport: .tcp))
+    }
+}
+
+/// The remote-cluster NAT exemption on real traffic: a node that masquerades pod traffic leaving the pod range
+/// (here SNAT to its gateway address, as a plugin's masquerade would to its uplink) keeps the pod's source address
+/// towards `remoteClusterCIDRs`, with either back end and with the host's masquerade in iptables or in an nft table
+/// of its own. The server in the "remote cluster" pod answers with the address it sees.
+@Suite("RemoteClusterNAT", .serialized, .enabled(if: NetworkNamespace.availability.available, "needs root and iproute2"))
+struct RemoteClusterNATTests {
+    enum HostMasquerade: String, CaseIterable, Sendable {
+        /// `iptables -t nat -A POSTROUTING ... -j SNAT`, as most plugins and kube-proxy do.
+        case iptables
+        /// A separate nft table with its own nat chain at priority srcnat.
+        case nftables
+    }
+
+    static let pods: [(name: String, ipv4: String, ipv6: String?)] = [
+        ("x-a", "10.244.1.10", nil),
+        ("remote", "10.245.1.10", nil),
+    ]
+
+    /// The nft script with its queue statement replaced by a counter: this kernel lacks `CONFIG_NFT_QUEUE`, and
+    /// nothing here is queued anyway (the remote pod is outside the pod range, the source is inside: the rules
+    /// would queue it, so the counter keeps the chain's shape while accepting).
+    static func nftScriptWithoutQueue(_ configuration: RuleConfiguration) throws -> String {
+        try RuleRenderer().render(configuration, for: .nftables).text.split(separator: "\n", omittingEmptySubsequences: false)
+            .map { $0.contains("queue flags") || $0.contains("queue num") ? "\t\tcounter" : String($0) }
+            .joined(separator: "\n")
+    }
+
+    static func install(backend: RuleBackend, remote: [String], in topology: PodTopology) throws {
+        let configuration = RuleConfiguration(
+            podCIDRs: ["10.244.0.0/16"].compactMap { IPPrefix($0) }, firstQueue: 4200, failOpen: true,
+            remoteClusterCIDRs: remote.compactMap { IPPrefix($0) })
+        switch backend {
+        case .iptables:
+            try RuleInstaller(runner: topology.node.runner).install(configuration, backend: .iptables)
+        case .nftables:
+            try topology.node.run(["nft", "-f", "-"], input: try nftScriptWithoutQueue(configuration))
+        }
+    }
+
+    static func masquerade(_ kind: HostMasquerade, in topology: PodTopology) throws {
+        switch kind {
+        case .iptables:
+            try topology.node.run([
+                "iptables", "-t", "nat", "-A", "POSTROUTING", "-s", "10.244.0.0/16", "!", "-d", "10.244.0.0/16", "-j",
+                "SNAT", "--to-source", PodTopology.gatewayIPv4,
+            ])
+        case .nftables:
+            try topology.node.run(
+                ["nft", "-f", "-"],
+                input: """
+                    table ip hostnat {
+                    \tchain postrouting {
+                    \t\ttype nat hook postrouting priority srcnat; policy accept;
+                    \t\tip saddr 10.244.0.0/16 ip daddr != 10.244.0.0/16 snat to \(PodTopology.gatewayIPv4)
+                    \t}
+                    }
+                    """)
+        }
+    }
+
+    /// The source address the remote pod sees for a connection from x-a.
+    static func sourceSeenByRemote(_ topology: PodTopology, port: UInt16) throws -> String {
+        let a = try #require(topology.pod("x-a"))
+        let remote = try #require(topology.pod("remote"))
+        let server = try remote.namespace.start([
+            "socat", "TCP-LISTEN:\(port),reuseaddr,fork", "SYSTEM:echo $SOCAT_PEERADDR",
+        ])
+        defer { server.terminate() }
+        for _ in 0..<200 {
+            let listening = try remote.namespace.execute(["ss", "-Hltn", "sport", "=", ":\(port)"])
+            if !listening.standardOutput.isEmpty { break }
+            usleep(10_000)
+        }
+        let result = try a.namespace.execute(["socat", "-T", "3", "-", "TCP:\(remote.ipv4):\(port),connect-timeout=3"])
+        return result.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// Every combination but the iptables back end against an nft-table masquerade: its NETMAP runs in iptables'
+    /// own nat chain, and an nft table at the same priority may run first (docs/scenarios.md says so).
+    @Test(arguments: [
+        (RuleBackend.iptables, HostMasquerade.iptables), (.nftables, .iptables), (.nftables, .nftables),
+    ])
+    func podTrafficToRemoteClustersKeepsItsSourceAddress(backend: RuleBackend, host: HostMasquerade) throws {
+        let topology = try PodTopology(tag: "kr-nat-\(backend)-\(host)", pods: Self.pods)
+        defer { topology.teardown() }
+        try Self.masquerade(host, in: topology)
+        #expect(try Self.sourceSeenByRemote(topology, port: 9140) == PodTopology.gatewayIPv4)
+        try Self.install(backend: backend, remote: ["10.245.0.0/16"], in: topology)
+        #expect(try Self.sourceSeenByRemote(topology, port: 9141) == "10.244.1.10")
+        // Only the listed ranges: other destinations are still masqueraded.
+        try Self.install(backend: backend, remote: ["10.246.0.0/16"], in: topology)
+        #expect(try Self.sourceSeenByRemote(topology, port: 9142) == PodTopology.gatewayIPv4)
     }
 }

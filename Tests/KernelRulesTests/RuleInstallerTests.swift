@@ -139,10 +139,39 @@ struct RuleInstallerTests {
         }
     }
 
+    /// The kernel allow cache's sets are created before the rules that match them, the rules read back exactly as
+    /// rendered, and turning the cache off, or cleanup, destroys the sets.
+    @Test
+    func allowSetsComeAndGoWithTheirRules() throws {
+        try withNamespace("kr-sets") { namespace, installer in
+            func sets() throws -> [String] {
+                try namespace.run(["ipset", "list", "-name"]).standardOutput.split(separator: "\n").map(String.init).sorted()
+            }
+            var configuration = Self.configuration
+            configuration.allowSets = true
+            let withSets = try installer.install(configuration, backend: .iptables)
+            try Self.expectInstalled(namespace, withSets)
+            #expect(try sets() == ["tollgate-allow-v4", "tollgate-allow-v6"])
+            // Installing again keeps the sets (and whatever they hold: the daemon flushes them itself).
+            try installer.install(configuration, backend: .iptables)
+            #expect(try sets() == ["tollgate-allow-v4", "tollgate-allow-v6"])
+            let without = try installer.install(Self.configuration, backend: .iptables)
+            try Self.expectInstalled(namespace, without)
+            #expect(try sets() == [])
+            try installer.install(configuration, backend: .iptables)
+            try installer.cleanup()
+            #expect(try sets() == [] && Self.tollgateLines(namespace) == [])
+        }
+    }
+
     @Test
     func nftablesScriptIsValidApartFromTheQueueStatementThisKernelLacks() throws {
         try withNamespace("kr-nft") { namespace, installer in
-            let ruleset = try RuleRenderer().render(Self.configuration, for: .nftables)
+            // With every optional part: trusted peer sources and the remote-cluster NAT chain.
+            var configuration = Self.configuration
+            configuration.trustedSourceCIDRs = [IPPrefix("192.168.10.0/24"), IPPrefix("fd00:11::/64")].compactMap { $0 }
+            configuration.remoteClusterCIDRs = [IPPrefix("10.245.0.0/16"), IPPrefix("fd00:245::/56")].compactMap { $0 }
+            let ruleset = try RuleRenderer().render(configuration, for: .nftables)
             // With the queue statement replaced, the kernel must accept the whole script.
             let script = ruleset.text.split(separator: "\n", omittingEmptySubsequences: false)
                 .map { $0.contains("queue flags") || $0.contains("queue num") ? "\t\tcounter" : String($0) }

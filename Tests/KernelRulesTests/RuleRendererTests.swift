@@ -18,13 +18,18 @@ struct GoldenCase: Sendable, CustomTestStringConvertible {
     var queueCount: UInt16
     var failOpen: Bool
     var remote: [String] = []
+    var trusted: [String] = []
+    var allowSets = false
 
     var testDescription: String { name }
 
     func configuration() throws -> RuleConfiguration {
-        RuleConfiguration(
-            podCIDRs: try prefixes(pods), exemptCIDRs: try prefixes(exempt), firstQueue: firstQueue,
+        var configuration = RuleConfiguration(
+            podCIDRs: try prefixes(pods), exemptCIDRs: try prefixes(exempt), trustedSourceCIDRs: try prefixes(trusted),
+            firstQueue: firstQueue,
             queueCount: queueCount, failOpen: failOpen, remoteClusterCIDRs: try prefixes(remote))
+        configuration.allowSets = allowSets
+        return configuration
     }
 
     static let dualStack = ["10.244.0.0/16", "fd00:244::/56"]
@@ -40,6 +45,16 @@ struct GoldenCase: Sendable, CustomTestStringConvertible {
         GoldenCase(
             name: "iptables-remote-cluster-nat", backend: .iptables, pods: dualStack, exempt: [],
             firstQueue: 0, queueCount: 2, failOpen: true, remote: ["10.245.0.0/16", "fd00:245::/56"]),
+        GoldenCase(
+            name: "iptables-trusted-peers", backend: .iptables, pods: dualStack, exempt: [], firstQueue: 0, queueCount: 1,
+            failOpen: true, trusted: ["10.244.2.1/32", "192.168.10.0/24", "fd00:10::/64"]),
+        GoldenCase(
+            name: "iptables-kernel-allow-cache", backend: .iptables, pods: dualStack, exempt: nodes, firstQueue: 0,
+            queueCount: 2, failOpen: true, allowSets: true),
+        GoldenCase(
+            name: "nftables-remote-cluster-nat-trusted-peers", backend: .nftables, pods: dualStack, exempt: [],
+            firstQueue: 0, queueCount: 2, failOpen: true, remote: ["10.245.0.0/16", "10.97.0.0/16", "fd00:245::/56"],
+            trusted: ["10.244.2.1/32", "192.168.10.0/24", "fd00:10::/64"]),
         GoldenCase(
             name: "nftables-fail-open-balanced", backend: .nftables, pods: dualStack, exempt: nodes,
             firstQueue: 100, queueCount: 4, failOpen: true),
@@ -158,10 +173,23 @@ struct RuleRendererTests {
         }
     }
 
-    @Test
-    func nftablesRejectsRemoteClusterNATForNow() throws {
+    @Test func nftablesRefusesTheKernelAllowCache() throws {
+        var configuration = RuleConfiguration(podCIDRs: try prefixes(["10.244.0.0/16"]))
+        configuration.allowSets = true
+        #expect(throws: KernelRulesError.invalidConfiguration("the kernel allow cache needs the iptables back end (ip sets)")) {
+            try RuleRenderer().render(configuration, for: .nftables)
+        }
+    }
+
+    /// A remote cluster's range inside or around a local pod range is an error on both back ends.
+    @Test(arguments: [("10.0.0.0/8", "10.245.0.0/16"), ("10.245.0.0/16", "10.0.0.0/8"), ("fd00::/8", "fd00:245::/56")])
+    func remoteClusterRangeOverlappingPodRangeIsRejected(pod: String, remote: String) throws {
         let configuration = RuleConfiguration(
-            podCIDRs: try prefixes(["10.0.0.0/8"]), remoteClusterCIDRs: try prefixes(["10.245.0.0/16"]))
-        #expect(throws: KernelRulesError.self) { try RuleRenderer().render(configuration, for: .nftables) }
+            podCIDRs: try prefixes([pod]), remoteClusterCIDRs: try prefixes(["192.168.0.0/16", remote]))
+        for backend in RuleBackend.allCases {
+            #expect(throws: KernelRulesError.invalidConfiguration("remote-cluster CIDR \(remote) overlaps the local pod CIDR \(pod)")) {
+                try RuleRenderer().render(configuration, for: backend)
+            }
+        }
     }
 }

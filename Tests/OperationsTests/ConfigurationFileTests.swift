@@ -14,8 +14,8 @@ struct ConfigurationFileTests {
         let keyLines = loaded.lines
         loaded.lines = [:]
         #expect(loaded == ConfigurationFile.defaultValues)
-        // Every key but workers (whose default depends on the machine) is written out.
-        #expect(Set(keyLines.keys) == Set(ConfigurationFile.Key.allCases).subtracting([.workers]))
+        // Every key but workers and nodeName (whose defaults depend on the machine) is written out.
+        #expect(Set(keyLines.keys) == Set(ConfigurationFile.Key.allCases).subtracting([.workers, .nodeName]))
     }
 
     @Test func defaultsResolveWithAnExistingPolicyDirectory() throws {
@@ -46,6 +46,8 @@ struct ConfigurationFileTests {
             exemptCIDRs:
               - 192.168.1.0/24
             workers: 3
+            workerPriority: 20
+            kernelAllowCache: true
             queueNum: 100
             failureMode: closed
             metricsAddr: "[::1]:9999"
@@ -55,6 +57,8 @@ struct ConfigurationFileTests {
             pollIntervalMs: 250
             remoteClusterCIDRs: [10.96.0.0/12]
             podToNode: enforce
+            nodeName: node-7.example
+            nodeAddresses: [10.244.1.1/32]
             kubeconfig: ""
             inCluster: true
             audit: true
@@ -66,6 +70,8 @@ struct ConfigurationFileTests {
         expected.podCIDRs = [try #require(IPPrefix("10.244.0.0/16")), try #require(IPPrefix("fd00:244::/48"))]
         expected.exemptCIDRs = [try #require(IPPrefix("192.168.1.0/24"))]
         expected.workers = 3
+        expected.workerPriority = 20
+        expected.kernelAllowCache = true
         expected.firstQueue = 100
         expected.failureMode = .closed
         expected.metricsAddress = try ListenAddress(parsing: "[::1]:9999")
@@ -75,15 +81,18 @@ struct ConfigurationFileTests {
         expected.pollIntervalMilliseconds = 250
         expected.remoteClusterCIDRs = [try #require(IPPrefix("10.96.0.0/12"))]
         expected.podToNode = .enforce
+        expected.nodeName = "node-7.example"
+        expected.nodeAddresses = [try #require(IPPrefix("10.244.1.1/32"))]
         expected.kubeconfig = ""
         expected.inCluster = true
         expected.audit = true
         expected.denyLogRate = 2.5
         expected.revoke = false
         expected.lines = [
-            .policyDir: 1, .podCIDRs: 2, .exemptCIDRs: 3, .workers: 5, .queueNum: 6, .failureMode: 7, .metricsAddr: 8,
-            .backend: 9, .logLevel: 10, .logFormat: 11, .pollIntervalMs: 12, .remoteClusterCIDRs: 13, .podToNode: 14,
-            .kubeconfig: 15, .inCluster: 16, .audit: 17, .denyLogRate: 18, .revoke: 19,
+            .policyDir: 1, .podCIDRs: 2, .exemptCIDRs: 3, .workers: 5, .workerPriority: 6, .kernelAllowCache: 7,
+            .queueNum: 8, .failureMode: 9, .metricsAddr: 10, .backend: 11, .logLevel: 12, .logFormat: 13,
+            .pollIntervalMs: 14, .remoteClusterCIDRs: 15, .podToNode: 16, .nodeName: 17, .nodeAddresses: 18,
+            .kubeconfig: 19, .inCluster: 20, .audit: 21, .denyLogRate: 22, .revoke: 23,
         ]
         #expect(try ConfigurationFile(yaml: yaml, path: "c.yaml") == expected)
     }
@@ -95,9 +104,18 @@ struct ConfigurationFileTests {
             [
                 Problem(
                     line: 2, key: "policyDirectory",
-                    message: "unknown key (known keys: policyDir, podCIDRs, exemptCIDRs, workers, queueNum, failureMode, "
-                        + "metricsAddr, backend, logLevel, logFormat, pollIntervalMs, audit, denyLogRate, revoke, remoteClusterCIDRs, podToNode, "
-                        + "kubeconfig, inCluster)")
+                    message: "unknown key (known keys: policyDir, podCIDRs, exemptCIDRs, workers, workerPriority, kernelAllowCache, queueNum, failureMode, "
+                        + "metricsAddr, backend, logLevel, logFormat, pollIntervalMs, audit, denyLogRate, revoke, nodeName, nodeAddresses, "
+                        + "podToNode, remoteClusterCIDRs, kubeconfig, inCluster)")
+            ]
+        ),
+        (
+            "node name that is not a DNS subdomain", "nodeName: Node_1\n",
+            [
+                Problem(
+                    line: 1, key: "nodeName",
+                    message: "must be a DNS subdomain: at most 253 lowercase letters, digits, '-' and '.', starting and ending with a letter or digit",
+                    value: "Node_1")
             ]
         ),
         (
@@ -122,7 +140,7 @@ struct ConfigurationFileTests {
         ),
         (
             "out of range and bad choices",
-            "workers: 65\nqueueNum: 65536\npollIntervalMs: 5\nfailureMode: maybe\nbackend: ebpf\nlogFormat: xml\npodToNode: allow\n",
+            "workers: 65\nqueueNum: 65536\npollIntervalMs: 5\nfailureMode: maybe\nbackend: ebpf\nlogFormat: xml\npodToNode: allow\nworkerPriority: 100\n",
             [
                 Problem(line: 1, key: "workers", message: "must be from 1 to 64", value: "65"),
                 Problem(line: 2, key: "queueNum", message: "must be from 0 to 65535", value: "65536"),
@@ -131,6 +149,7 @@ struct ConfigurationFileTests {
                 Problem(line: 5, key: "backend", message: "expected one of auto, iptables, nftables", value: "ebpf"),
                 Problem(line: 6, key: "logFormat", message: "expected one of text, json", value: "xml"),
                 Problem(line: 7, key: "podToNode", message: "expected one of exempt, enforce", value: "allow"),
+                Problem(line: 8, key: "workerPriority", message: "must be from 0 to 99", value: "100"),
             ]
         ),
         (
@@ -253,6 +272,45 @@ struct ConfigurationFileTests {
         }
     }
 
+    /// Node and remote-cluster ranges: overlaps within a list, a node range that swallows the pod range, and a
+    /// remote range inside the local one, each named by key, line and value.
+    @Test func multiNodeRangeProblemsNameTheKeyAndValue() throws {
+        try OperationsFixtures.withTemporaryDirectory { directory in
+            let file = try ConfigurationFile(
+                yaml: """
+                    policyDir: \(directory)
+                    podCIDRs: [10.244.0.0/16]
+                    nodeAddresses: [10.0.0.0/8]
+                    remoteClusterCIDRs: [10.244.5.0/24, 10.96.0.0/12, 10.96.1.0/24]
+                    """,
+                path: "c.yaml")
+            #expect(
+                file.problems() == [
+                    Problem(line: 4, key: "remoteClusterCIDRs", message: "10.96.0.0/12 overlaps 10.96.1.0/24"),
+                    Problem(
+                        line: 3, key: "nodeAddresses",
+                        message: "10.0.0.0/8 covers the whole pod CIDR 10.244.0.0/16; nothing would be enforced"),
+                    Problem(
+                        line: 4, key: "remoteClusterCIDRs",
+                        message: "10.244.5.0/24 overlaps the local pod CIDR 10.244.0.0/16; a remote cluster's range must be its own"),
+                ])
+            // A flag replaces the file's list, and its problem names the flag.
+            let overrides = ConfigurationFile.Overrides(remoteClusterCIDRs: [try #require(IPPrefix("10.0.0.0/8"))])
+            #expect(
+                throws: ConfigurationFileError(
+                    path: "c.yaml",
+                    problems: [
+                        Problem(
+                            line: 3, key: "nodeAddresses",
+                            message: "10.0.0.0/8 covers the whole pod CIDR 10.244.0.0/16; nothing would be enforced"),
+                        Problem(
+                            line: nil, key: "--remote-cluster-cidr",
+                            message: "10.0.0.0/8 overlaps the local pod CIDR 10.244.0.0/16; a remote cluster's range must be its own"),
+                    ])
+            ) { try file.resolve(overrides: overrides) }
+        }
+    }
+
     @Test func unreadableFileNamesTheCallAndErrno() {
         #expect(
             throws: ConfigurationFileError(
@@ -283,9 +341,9 @@ struct ConfigurationFileTests {
             #expect(
                 result.standardError == """
                     \(path):2: workers: expected an integer from 1 to 64, got a string: "many"
-                    \(path):3: bogus: unknown key (known keys: policyDir, podCIDRs, exemptCIDRs, workers, queueNum, \
+                    \(path):3: bogus: unknown key (known keys: policyDir, podCIDRs, exemptCIDRs, workers, workerPriority, kernelAllowCache, queueNum, \
                     failureMode, metricsAddr, backend, logLevel, logFormat, pollIntervalMs, audit, denyLogRate, revoke, \
-                    remoteClusterCIDRs, podToNode, kubeconfig, inCluster)
+                    nodeName, nodeAddresses, podToNode, remoteClusterCIDRs, kubeconfig, inCluster)
 
                     """)
             try OperationsFixtures.write("policyDir: \(directory)\npodCIDRs: [10.244.0.0/16]\n", to: path)

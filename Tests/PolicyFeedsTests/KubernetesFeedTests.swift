@@ -50,14 +50,17 @@ struct KubernetesFeedTests {
     /// Waits up to `timeout` for `condition`, sleeping without holding a thread of the concurrency pool (the
     /// feed's tasks run there: a test that blocked it could starve them on two cores).
     static func eventually(
-        _ what: String, timeout: Duration = .seconds(30), _ condition: () throws -> Bool
+        _ what: String, timeout: Duration = .seconds(30), store: ObjectStore? = nil, _ condition: () throws -> Bool
     ) async throws {
         let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
+        while true {
+            // Checked once more after the deadline: other suites' synchronous tests can hold every thread of the
+            // concurrency pool for longer than the timeout, and the condition may have come true meanwhile.
             if try condition() { return }
+            if ContinuousClock.now >= deadline { break }
             try await Task.sleep(for: .milliseconds(20))
         }
-        Issue.record("timed out waiting for \(what)")
+        Issue.record("timed out waiting for \(what); sources: \(store?.statuses().description ?? "-")")
         throw CancellationError()
     }
 
@@ -88,13 +91,13 @@ struct KubernetesFeedTests {
     }
 
     @Test func listsThenWatchesAddsModificationsAndDeletions() async throws {
-        let server = try FakeAPIServer(port: 26401, controlPort: 26402)
+        let server = try FakeAPIServer()
         defer { server.removeFiles() }
         try server.apply(Self.namespace)
         try server.apply(Self.policy)
         try server.apply(Self.pod("web-1", labels: ["app": "web"], ip: "10.244.1.5"))
         try await Self.withFeed(server) { feed, store in
-            try await Self.eventually("the first list") { feed.isSynced && Self.status(store).connected }
+            try await Self.eventually("the first list", store: store) { feed.isSynced && Self.status(store).connected }
             #expect(Set(store.objects(of: "api").keys) == [
                 ObjectKey(kind: "Namespace", namespace: "", name: "team-a"),
                 ObjectKey(kind: "NetworkPolicy", namespace: "team-a", name: "deny-all"), Self.podKey("web-1"),
@@ -124,11 +127,11 @@ struct KubernetesFeedTests {
     }
 
     @Test func bookmarkLetsTheWatchResumeAfterCompactionWithoutAList() async throws {
-        let server = try FakeAPIServer(port: 26411, controlPort: 26412)
+        let server = try FakeAPIServer()
         defer { server.removeFiles() }
         try server.apply(Self.pod("web-1", labels: ["app": "web"], ip: "10.244.1.5"))
         try await Self.withFeed(server) { feed, store in
-            try await Self.eventually("the first list") { feed.isSynced }
+            try await Self.eventually("the first list", store: store) { feed.isSynced }
             try await Self.eventually("six open watches") { (try server.stats()["openWatches"] as? Int) == APIResource.all.count }
             // A change elsewhere moves the resource version past every list's; only the bookmark tells the other
             // watches. Compaction then forgets every older version, and the watches are dropped.
@@ -148,12 +151,12 @@ struct KubernetesFeedTests {
     }
 
     @Test func expiredWatchListsAgainAndTheListReplacesTheResource() async throws {
-        let server = try FakeAPIServer(port: 26421, controlPort: 26422)
+        let server = try FakeAPIServer()
         defer { server.removeFiles() }
         try server.apply(Self.pod("web-1", labels: ["app": "web"], ip: "10.244.1.5"))
         try server.apply(Self.pod("web-2", labels: ["app": "web"], ip: "10.244.1.6"))
         try await Self.withFeed(server) { feed, store in
-            try await Self.eventually("the first list") { feed.isSynced }
+            try await Self.eventually("the first list", store: store) { feed.isSynced }
             try await Self.eventually("watches open") { (try server.stats()["openWatches"] as? Int) == APIResource.all.count }
             // Changes no watch hears of (as if missed during an outage): only a new list shows them.
             try server.control("/control/delete", "{\"kind\": \"Pod\", \"namespace\": \"team-a\", \"name\": \"web-1\", \"silent\": true}")
@@ -176,10 +179,10 @@ struct KubernetesFeedTests {
     }
 
     @Test func droppedConnectionsAndServerErrorsReconnectWithBackoff() async throws {
-        let server = try FakeAPIServer(port: 26431, controlPort: 26432)
+        let server = try FakeAPIServer()
         defer { server.removeFiles() }
         try await Self.withFeed(server) { feed, store in
-            try await Self.eventually("the first list") { feed.isSynced }
+            try await Self.eventually("the first list", store: store) { feed.isSynced }
             try await Self.eventually("watches open") { (try server.stats()["openWatches"] as? Int) == APIResource.all.count }
             // Every request answers 503 for a while, and the open watches are cut mid-stream.
             try server.control("/control/fail", "{\"status\": 503, \"count\": 12}")
@@ -198,11 +201,11 @@ struct KubernetesFeedTests {
     }
 
     @Test func malformedEventsAreCountedAndTheObjectKeepsItsLastGoodState() async throws {
-        let server = try FakeAPIServer(port: 26441, controlPort: 26442)
+        let server = try FakeAPIServer()
         defer { server.removeFiles() }
         try server.apply(Self.pod("web-1", labels: ["app": "web"], ip: "10.244.1.5"))
         try await Self.withFeed(server) { feed, store in
-            try await Self.eventually("the first list") { feed.isSynced }
+            try await Self.eventually("the first list", store: store) { feed.isSynced }
             try await Self.eventually("watches open") { (try server.stats()["openWatches"] as? Int) == APIResource.all.count }
             let invalid = Self.pod("web-1", labels: ["app": "not a valid label value!"], ip: "10.244.1.5")
             try server.control("/control/raw", "{\"kind\": \"Pod\", \"line\": \"{not json\"}")
@@ -217,10 +220,10 @@ struct KubernetesFeedTests {
     }
 
     @Test func rotatedTokenIsReadAgainAfterAnUnauthorizedAnswer() async throws {
-        let server = try FakeAPIServer(port: 26451, controlPort: 26452, token: "token-1")
+        let server = try FakeAPIServer(token: "token-1")
         defer { server.removeFiles() }
         try await Self.withFeed(server) { feed, store in
-            try await Self.eventually("the first list") { feed.isSynced }
+            try await Self.eventually("the first list", store: store) { feed.isSynced }
             try server.control("/control/tokens", "{\"tokens\": [\"token-2\"]}")
             try server.control("/control/drop", "{}")
             try await Self.eventually("401 seen") { Self.status(store).lastError?.contains("401") == true }
@@ -236,7 +239,7 @@ struct KubernetesFeedTests {
     }
 
     @Test func unauthorizedFromTheStartLeavesTheSourceUnsyncedWithTheReason() async throws {
-        let server = try FakeAPIServer(port: 26461, controlPort: 26462, token: "token-1")
+        let server = try FakeAPIServer(token: "token-1")
         defer { server.removeFiles() }
         try server.writeToken("wrong-token")
         try await Self.withFeed(server) { feed, store in
@@ -247,7 +250,7 @@ struct KubernetesFeedTests {
     }
 
     @Test func serverCertificateFromAnotherCAFailsCleanly() async throws {
-        let server = try FakeAPIServer(port: 26471, controlPort: 26472)
+        let server = try FakeAPIServer()
         defer { server.removeFiles() }
         try server.apply(Self.namespace)
         let path = server.directory + "/wrong-ca.kubeconfig"
@@ -264,7 +267,7 @@ struct KubernetesFeedTests {
     }
 
     @Test func clientCertificateFromTheKubeconfigAuthenticates() async throws {
-        let server = try FakeAPIServer(port: 26491, controlPort: 26492, clientCertificates: true)
+        let server = try FakeAPIServer(clientCertificates: true)
         defer { server.removeFiles() }
         try server.apply(Self.namespace)
         let path = server.directory + "/client-certificate.kubeconfig"
@@ -285,7 +288,7 @@ struct KubernetesFeedTests {
     }
 
     @Test func resourcesTheServerDoesNotServeAreNoError() async throws {
-        let server = try FakeAPIServer(port: 26481, controlPort: 26482, extraArguments: ["--no-admin-policies"])
+        let server = try FakeAPIServer(extraArguments: ["--no-admin-policies"])
         defer { server.removeFiles() }
         try server.apply(Self.namespace)
         try await Self.withFeed(server) { feed, store in

@@ -19,9 +19,9 @@ public final class FakeAPIServer: @unchecked Sendable {
     /// The directory holding the certificates, token file, kubeconfig and log.
     public let directory: String
     /// The HTTPS port of the API.
-    public let port: UInt16
+    public private(set) var port: UInt16
     /// The plain-HTTP control port (127.0.0.1 where the server runs).
-    public let controlPort: UInt16
+    public private(set) var controlPort: UInt16
     /// The CA that signed the server's certificate.
     public var caPath: String { directory + "/ca.crt" }
     /// A second CA that signed nothing the server uses (for the wrong-CA test).
@@ -49,10 +49,11 @@ public final class FakeAPIServer: @unchecked Sendable {
     }
 
     /// Prepares certificates, the token file (holding `token`) and the kubeconfig, and starts the server,
-    /// accepting `token`. `namespace`: run inside it (nil: the host's loopback). `clientCertificates`: also
+    /// accepting `token`. Ports 0 (the default) let the server pick free ones, so runs of the same tests at the same
+    /// time never meet; the server's first log line names them. `namespace`: run inside it (nil: the host's loopback). `clientCertificates`: also
     /// accept a client certificate the test CA signed (``clientCertificatePath``) instead of a token.
     public init(
-        port: UInt16, controlPort: UInt16, token: String = "token-1", namespace: NetworkNamespace? = nil,
+        port: UInt16 = 0, controlPort: UInt16 = 0, token: String = "token-1", namespace: NetworkNamespace? = nil,
         clientCertificates: Bool = false, extraArguments: [String] = []
     ) throws(Failure) {
         self.port = port
@@ -63,7 +64,6 @@ public final class FakeAPIServer: @unchecked Sendable {
         directory = String(cString: made)
         try Self.makeCertificates(in: directory)
         try writeToken(token)
-        try write(kubeconfig(caPath: caPath, tokenFile: tokenPath), to: kubeconfigPath)
         do {
             process = try runner.start(
                 [
@@ -75,7 +75,14 @@ public final class FakeAPIServer: @unchecked Sendable {
         }
         let deadline = ContinuousClock.now + .seconds(10)
         while ContinuousClock.now < deadline {
-            if (try? get("/control/ready")) != nil { return }
+            if let ports = Self.listeningPorts(log: (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "") {
+                self.port = ports.api
+                self.controlPort = ports.control
+                if (try? get("/control/ready")) != nil {
+                    try write(kubeconfig(caPath: caPath, tokenFile: tokenPath), to: kubeconfigPath)
+                    return
+                }
+            }
             if process?.isRunning != true { break }
             usleep(50_000)
         }
@@ -85,6 +92,13 @@ public final class FakeAPIServer: @unchecked Sendable {
     }
 
     deinit { stop() }
+
+    /// The ports of the server's `serving on HOST:PORT, control on HOST:PORT` line, once it is logged.
+    static func listeningPorts(log: String) -> (api: UInt16, control: UInt16)? {
+        guard let line = log.split(separator: "\n").first(where: { $0.hasPrefix("serving on ") }) else { return nil }
+        let ports = line.split(separator: ",").compactMap { part in part.split(separator: ":").last.flatMap { UInt16($0) } }
+        return ports.count == 2 ? (ports[0], ports[1]) : nil
+    }
 
     /// Stops the server (the files stay for inspection until ``removeFiles()``).
     public func stop() {

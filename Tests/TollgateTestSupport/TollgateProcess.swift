@@ -125,6 +125,20 @@ public final class TollgateProcess: @unchecked Sendable {
             public var objectsOverridden: Int?
         }
 
+        /// This node and its peers (`nodes` in `/status`).
+        public struct Nodes: Decodable, Sendable, Equatable {
+            /// `--node-name`.
+            public var nodeName: String
+            /// `exempt` or `enforce`.
+            public var podToNode: String
+            /// This node's own addresses.
+            public var localAddresses: [String]
+            /// The peers' addresses.
+            public var peerAddresses: [String]
+            /// `--remote-cluster-cidr`.
+            public var remoteClusterCIDRs: [String]
+        }
+
         /// Rules installed and a snapshot active.
         public var ready: Bool
         /// The generation of the snapshot in force (0: none yet).
@@ -147,6 +161,8 @@ public final class TollgateProcess: @unchecked Sendable {
         public var workers: Int
         /// The policy sources.
         public var sources: [Source]
+        /// This node and its peers.
+        public var nodes: Nodes
         /// Keys defined by more than one source, each naming the source in force.
         public var sourceConflicts: [String]?
     }

@@ -13,7 +13,7 @@ struct AdminPolicyConformanceTests {
     static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .appendingPathComponent("Fixtures/admin-policies").path
 
-    @Test("every probe gets the expected reason", arguments: ConformanceCase.all, [AddressFamily.ipv4, .ipv6])
+    @Test("every probe gets the expected reason", arguments: ConformanceCase.all + ConformanceCase.v1alpha2, [AddressFamily.ipv4, .ipv6])
     func probesGetTheirReasons(_ testCase: ConformanceCase, family: AddressFamily) throws {
         let state = testCase.state(family: family)
         let snapshot = PolicyCompiler.compile(state)
@@ -67,6 +67,34 @@ struct AdminPolicyConformanceTests {
             ])
     }
 
+    @Test("explain names ClusterNetworkPolicy rules with their v1alpha2 actions, and a baseline Pass")
+    func explainShowsClusterNetworkPolicies() throws {
+        let priority = try #require(ConformanceCase.v1alpha2.first { $0.name.contains("(priority 60 updated to 40)") })
+        let snapshot = PolicyCompiler.compile(priority.state(family: .ipv4))
+        let probe = try #require(priority.probes.first)
+        #expect(
+            snapshot.explain(try probe.flow(family: .ipv4)).lines == [
+                "ALLOW network-policy-conformance-slytherin/draco-malfoy-0 (10.244.2.10) -> network-policy-conformance-gryffindor/harry-potter-0 (10.244.1.10) TCP port 80",
+                "reason: allowed_by_baseline",
+                "egress: network-policy-conformance-slytherin/draco-malfoy-0 is not isolated for egress: allowed",
+                "ingress: admin tier: passed by ClusterNetworkPolicy old-priority-60-new-priority-40-example ingress[0] \"pass-all-ingress-from-slytherin\" (Pass) to NetworkPolicy",
+                "ingress: network-policy-conformance-gryffindor/harry-potter-0 is not isolated by NetworkPolicy; baseline tier: allowed by ClusterNetworkPolicy default ingress[0] \"allow-all-ingress-from-slytherin\" (Accept)",
+            ])
+        let pass = try #require(ConformanceCase.v1alpha2.first { $0.name.contains("a baseline Pass hands over") })
+        let passSnapshot = PolicyCompiler.compile(pass.state(family: .ipv4))
+        let passProbe = try #require(pass.probes.first)
+        let explanation = passSnapshot.explain(try passProbe.flow(family: .ipv4))
+        #expect(
+            explanation.lines == [
+                "ALLOW network-policy-conformance-slytherin/draco-malfoy-0 (10.244.2.10) -> network-policy-conformance-gryffindor/harry-potter-0 (10.244.1.10) TCP port 80",
+                "reason: not_isolated",
+                "egress: network-policy-conformance-slytherin/draco-malfoy-0 is not isolated for egress: allowed",
+                "ingress: network-policy-conformance-gryffindor/harry-potter-0 is not isolated by NetworkPolicy; baseline tier: passed by ClusterNetworkPolicy dev-passes ingress[0] \"pass-from-slytherin\" (Pass) to the default: allowed",
+            ])
+        #expect(explanation.ingress?.decidingTier == nil)
+        #expect(explanation.verdict.ingressRule == -1)
+    }
+
     @Test("the model cluster fixture decodes to the model")
     func clusterFixtureIsTheModel() {
         let loaded = ManifestLoader.load(fileAt: Self.fixtures + "/cluster.yaml")
@@ -80,7 +108,7 @@ struct AdminPolicyConformanceTests {
         #expect(state.nodes == model.nodes)
     }
 
-    @Test("policy fixtures decode to the case's policies", arguments: ConformanceCase.all.filter { $0.fixture != nil })
+    @Test("policy fixtures decode to the case's policies", arguments: (ConformanceCase.all + ConformanceCase.v1alpha2).filter { $0.fixture != nil })
     func policyFixturesAreTheCase(_ testCase: ConformanceCase) throws {
         let fixture = try #require(testCase.fixture)
         let loaded = ManifestLoader.load(fileAt: Self.fixtures + "/" + fixture)

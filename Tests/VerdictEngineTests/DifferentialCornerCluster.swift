@@ -76,6 +76,11 @@ struct CornerCaseCluster: Sendable {
             for index in 0..<draw.int(0...3) { nodes.append(draw.node(name: index == 0 ? "node" : "node\(index)")) }
             for index in 0..<draw.int(0...4) { adminPolicies.append(draw.adminPolicy(name: "anp\(index)", baseline: false)) }
             if draw.chance(60) { adminPolicies.append(draw.adminPolicy(name: "default", baseline: true)) }
+            // ClusterNetworkPolicies (v1alpha2) of either tier, sometimes named like an AdminNetworkPolicy so that
+            // ties fall back to the kind.
+            for index in 0..<draw.int(0...3) {
+                adminPolicies.append(draw.clusterPolicy(name: draw.chance(25) ? "anp\(index)" : "cnp\(index)"))
+            }
         }
         state = ClusterState(
             namespaces: namespaces, pods: pods, networkPolicies: policies, adminPolicies: adminPolicies, nodes: nodes)
@@ -256,6 +261,28 @@ private struct CornerCaseDraw {
             kind: baseline ? .baselineAdminNetworkPolicy : .adminNetworkPolicy, name: name,
             priority: baseline ? 0 : pick(CornerCaseCluster.priorities), subject: subject, ingress: ingress,
             egress: egress)
+    }
+
+    /// A ClusterNetworkPolicy of a random tier and priority (from the pool the AdminNetworkPolicies use), with
+    /// Accept, Deny and Pass in both tiers; now and then an egress rule whose only peers were `domainNames`, which
+    /// the loader keeps as a rule without peers (it matches nothing).
+    mutating func clusterPolicy(name: String) -> AdminNetworkPolicy {
+        let tier: PolicyTier = chance(50) ? .admin : .baseline
+        let subject: AdminPolicySubject =
+            chance(50)
+            ? .namespaces(selector(namespaceNames: true))
+            : .pods(namespaces: selector(namespaceNames: true), pods: selector())
+        var ingress: [AdminPolicyRule] = []
+        var egress: [AdminPolicyRule] = []
+        for index in 0..<int(0...3) { ingress.append(adminRule(name: "in\(index)", ingress: true, baseline: false)) }
+        for index in 0..<int(0...3) {
+            let rule = adminRule(name: "out\(index)", ingress: false, baseline: false)
+            egress.append(
+                chance(10) ? AdminPolicyRule(name: rule.name, action: .allow, peers: [], ports: rule.ports) : rule)
+        }
+        return AdminNetworkPolicy(
+            kind: .clusterNetworkPolicy, name: name, tier: tier, priority: pick(CornerCaseCluster.priorities),
+            subject: subject, ingress: ingress, egress: egress)
     }
 
     /// A rule the loader accepts: 1 to 3 peers (nodes and networks for egress only), ports or none, and no named

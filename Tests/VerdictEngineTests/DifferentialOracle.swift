@@ -12,10 +12,12 @@ import PolicyModel
 ///   `policyTypes`; only such policies' rules of that direction count.
 /// - A rule allows when some peer matches (or it has none) and some port matches (or it has none).
 ///
-/// With cluster-wide policies (network-policy-api v1alpha1), per direction: the first matching rule of the
-/// AdminNetworkPolicies selecting the pod (by priority, then name; rules in order) decides with Allow or Deny, and
-/// Pass skips the rest of the admin tier; then NetworkPolicy decides if it isolates the pod; otherwise the first
-/// matching BaselineAdminNetworkPolicy rule; otherwise the default, allowed. A denial names the first direction
+/// With cluster-wide policies (network-policy-api v1alpha1 and v1alpha2), per direction: the first matching rule
+/// of the admin-tier policies selecting the pod (by priority, then name, then kind; rules in order) decides with
+/// Allow (Accept) or Deny, and Pass skips the rest of the admin tier; then NetworkPolicy decides if it isolates the
+/// pod; otherwise the first matching rule of the baseline-tier policies (baseline ClusterNetworkPolicies by
+/// priority, the BaselineAdminNetworkPolicy last) decides, a Pass there handing over to the default; otherwise
+/// the default, allowed. A denial names the first direction
 /// (egress, then ingress) and its tier; an allowance names the strongest deciding tier of either direction:
 /// admin, NetworkPolicy, baseline, an admin Pass, none.
 struct DifferentialOracle {
@@ -101,11 +103,15 @@ struct DifferentialOracle {
             }
             return nil
         }
-        let admin = state.adminPolicies.filter { $0.kind == .adminNetworkPolicy }
-            .sorted { ($0.priority, $0.name) < ($1.priority, $1.name) }
+        // Within a tier: priority (the BaselineAdminNetworkPolicy after every baseline ClusterNetworkPolicy), then
+        // name, then kind.
+        func order(_ policy: AdminNetworkPolicy) -> (Int, String, String) {
+            (policy.kind == .baselineAdminNetworkPolicy ? 1001 : policy.priority, policy.name, policy.kind.rawValue)
+        }
+        let admin = state.adminPolicies.filter { $0.tier == .admin }.sorted { order($0) < order($1) }
         let adminRule = firstMatch(admin, tier: .admin)
         let adminDecided = adminRule != nil && adminRule?.action != .pass
-        let baseline = state.adminPolicies.filter { $0.kind == .baselineAdminNetworkPolicy }.sorted { $0.name < $1.name }
+        let baseline = state.adminPolicies.filter { $0.tier == .baseline }.sorted { order($0) < order($1) }
         let baselineRule = adminDecided || !isolating.isEmpty ? nil : firstMatch(baseline, tier: .baseline)
         return DirectionReport(
             pod: subject.key, isolated: !isolating.isEmpty, isolatingPolicies: isolating, allowingRules: allowing,
@@ -123,7 +129,10 @@ struct DifferentialOracle {
         if let rule = report.adminRule, rule.action == .allow { return .allowed(rank: 4) }
         if let rule = report.adminRule, rule.action == .deny { return .denied(.admin) }
         if report.isolated { return report.allowingRules.isEmpty ? .denied(.networkPolicy) : .allowed(rank: 3) }
-        if let rule = report.baselineRule { return rule.action == .deny ? .denied(.baseline) : .allowed(rank: 2) }
+        // A baseline Pass (ClusterNetworkPolicy) hands over to the default, like no baseline rule at all.
+        if let rule = report.baselineRule, rule.action != .pass {
+            return rule.action == .deny ? .denied(.baseline) : .allowed(rank: 2)
+        }
         return .allowed(rank: report.adminRule == nil ? 0 : 1)
     }
 
@@ -133,7 +142,7 @@ struct DifferentialOracle {
         guard let report else { return nil }
         if let rule = report.adminRule, rule.action != .pass { return rule }
         if report.isolated { return report.allowingRules.first }
-        return report.baselineRule
+        return report.baselineRule?.action == .pass ? nil : report.baselineRule
     }
 
     private func adminPeerMatches(_ peer: AdminPolicyPeer, address: IPAddress, pod: Pod?) -> Bool {

@@ -20,7 +20,7 @@ struct TiersCompileTests {
     @Test("without cluster-wide policies the tier tables are empty, so verdicts take the NetworkPolicy-only path")
     func noTierTablesWithoutPolicies() {
         let snapshot = PolicyCompiler.compile(ClusterState(namespaces: Self.namespaces, pods: Self.pods))
-        #expect(snapshot.tables.tiers.count == 0)
+        #expect(!snapshot.tables.tiered)
         #expect(snapshot.tables.explainTiers.count == 0)
         #expect(snapshot.statistics.adminPolicies == 0)
     }
@@ -30,13 +30,19 @@ struct TiersCompileTests {
         let state = ClusterState(namespaces: Self.namespaces, pods: Self.pods, adminPolicies: [Self.denyDev])
         let snapshot = PolicyCompiler.compile(state)
         #expect(snapshot.statistics.adminPolicies == 1)
-        #expect(snapshot.tables.tiers.count == snapshot.statistics.identities)
-        let infos = (0..<snapshot.tables.tiers.count).map { snapshot.tables.tiers[$0] }
+        #expect(snapshot.tables.tiered)
+        #expect(snapshot.tables.explainTiers.count == snapshot.statistics.identities)
+        let infos = (0..<snapshot.tables.explainTiers.count).map { snapshot.tables.explainTiers[$0] }
         // a/web and a/db (prod) share one admin ingress program; b/web has none.
         let ingress = infos.map(\.adminIngress)
         #expect(ingress.filter { $0 >= 0 }.count == 2 && Set(ingress.filter { $0 >= 0 }).count == 1)
         #expect(ingress.filter { $0 < 0 }.count == 1)
         #expect(infos.allSatisfy { $0.adminEgress < 0 && $0.baselineIngress < 0 && $0.baselineEgress < 0 })
+        // The same holds for the tiered programs the verdict runs: one shared ingress program, no egress one.
+        let identities = (0..<snapshot.tables.identities.count).map { snapshot.tables.identities[$0] }
+        let tiered = identities.map(\.ingress)
+        #expect(tiered.filter { $0 >= 0 }.count == 2 && Set(tiered.filter { $0 >= 0 }).count == 1)
+        #expect(identities.allSatisfy { $0.egress < 0 })
         let flow = FlowKey(
             source: try #require(IPAddress("10.0.1.1")), destination: try #require(IPAddress("10.0.0.2")), transport: .tcp,
             sourcePort: 40000, destinationPort: 5432)

@@ -4,8 +4,8 @@ import PolicyModel
 import Testing
 @testable import VerdictEngine
 
-// Differential tests of the tiers: corner-case clusters with nodes, AdminNetworkPolicies and a
-// BaselineAdminNetworkPolicy; the compiled engine against `ReferenceEvaluator` and `DifferentialOracle` (reason,
+// Differential tests of the tiers: corner-case clusters with nodes, AdminNetworkPolicies, a
+// BaselineAdminNetworkPolicy and ClusterNetworkPolicies of both tiers; the compiled engine against `ReferenceEvaluator` and `DifferentialOracle` (reason,
 // deciding admin and baseline rules, the rules a verdict names). Rerun one seed with
 //   TOLLGATE_TIERS_SEEDS=1 TOLLGATE_TIERS_FIRST_SEED=<seed> swift test --filter TiersDifferentialTests
 
@@ -28,6 +28,14 @@ struct TiersDifferentialTests {
             let cluster = CornerCaseCluster(seed: seed, queries: 600, tiers: true)
             let state = cluster.state
             if !state.priorityTies.isEmpty { seen.insert("priority tie") }
+            if state.priorityTies.contains(where: { $0.hasPrefix("Admin-tier policies") }) {
+                seen.insert("admin tie across kinds")
+            }
+            if state.priorityTies.contains(where: { $0.hasPrefix("Baseline-tier ClusterNetworkPolicies") }) {
+                seen.insert("baseline tie")
+            }
+            let names = state.adminPolicies.map(\.name)
+            if Set(names).count < names.count { seen.insert("one name, two kinds") }
             if state.pods.contains(where: { pod in
                 pod.hostNetwork && state.nodes.contains { $0.name == pod.nodeName } && !pod.ips.isEmpty
             }) {
@@ -40,6 +48,10 @@ struct TiersDifferentialTests {
                 }
                 for rule in policy.ingress + policy.egress {
                     seen.insert("\(policy.tier.rawValue) \(rule.action.rawValue)")
+                    if policy.kind == .clusterNetworkPolicy {
+                        seen.insert("ClusterNetworkPolicy \(policy.tier.rawValue) \(rule.action.name(in: policy.kind))")
+                    }
+                    if rule.peers.isEmpty { seen.insert("rule without peers (domainNames only)") }
                     if rule.ports == nil { seen.insert("rule without ports") }
                     for port in rule.ports ?? [] {
                         switch port {
@@ -65,7 +77,10 @@ struct TiersDifferentialTests {
             "priority tie", "host-network pod on a known node", "namespaces subject", "pods subject", "Admin Allow",
             "Admin Deny", "Admin Pass", "Baseline Allow", "Baseline Deny", "rule without ports", "port number",
             "port range", "named port", "namespaces peer", "pods peer", "nodes peer", "networks peer IPv4",
-            "networks peer IPv6",
+            "networks peer IPv6", "Baseline Pass", "ClusterNetworkPolicy Admin Accept", "ClusterNetworkPolicy Admin Deny",
+            "ClusterNetworkPolicy Admin Pass", "ClusterNetworkPolicy Baseline Accept", "ClusterNetworkPolicy Baseline Deny",
+            "ClusterNetworkPolicy Baseline Pass", "admin tie across kinds", "baseline tie", "one name, two kinds",
+            "rule without peers (domainNames only)",
         ]
         #expect(expected.subtracting(seen) == [])
         for reason in VerdictReason.allCases {

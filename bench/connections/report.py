@@ -202,11 +202,15 @@ def table(arguments):
     with open(arguments.meta) as handle:
         meta = json.load(handle)
     cases = [("none", "no queue"), ("floor", "C floor reader"), ("tollgate", "Tollgate, 10k policies")]
+    variants = [("tollgate-rt", "Tollgate, SCHED_RR"), ("tollgate-kc", "Tollgate, kernel cache")]
+    cases += [(name, label) for name, label in variants if any(case == name for case, _ in records)]
     rounds = sorted({r["round"] for rs in records.values() for r in rs})
 
     def value(record, key):
         if key == "decided_per_sec":
-            return record["server_per_sec"] if record["case"] == "none" else record["queued_per_sec"]
+            # Without a queue, and with the kernel allow cache (whose set decides every repeat of an allowed flow),
+            # what the server received was decided; otherwise what the queues answered.
+            return record["server_per_sec"] if record["case"] in ("none", "tollgate-kc") else record["queued_per_sec"]
         if key in record:
             return record[key]
         return record["loadgen"].get(key)
@@ -241,6 +245,15 @@ def table(arguments):
         "udp_decided_ratio_vs_floor": paired("tollgate", "floor", "udp", "decided_per_sec", ratio),
         "udp_decided_ratio_vs_no_queue": paired("tollgate", "none", "udp", "decided_per_sec", ratio),
     }
+    for name, _ in cases[3:]:
+        comparisons.update({
+            f"{name}_conn_ratio_vs_floor": paired(name, "floor", "tcp", "conn_per_sec", ratio),
+            f"{name}_conn_ratio_vs_no_queue": paired(name, "none", "tcp", "conn_per_sec", ratio),
+            f"{name}_conn_ratio_vs_tollgate": paired(name, "tollgate", "tcp", "conn_per_sec", ratio),
+            f"{name}_added_p50_us": paired(name, "none", "tcp", "p50_us", difference),
+            f"{name}_added_p50_us_paced": paired(name, "none", "paced", "p50_us", difference),
+            f"{name}_udp_decided_ratio_vs_no_queue": paired(name, "none", "udp", "decided_per_sec", ratio),
+        })
     summary = {key: value for key, (value, _) in comparisons.items()}
     summary["per_round"] = {key: values for key, (_, values) in comparisons.items()}
     summary["targets"] = {
@@ -306,6 +319,16 @@ def table(arguments):
           f"({verdict(targets['added_p50_paced_le_30us'])})" + rounds_text("added_p50_us_paced", 1))
     print(f"C reader p50 - no-queue p50: saturated {fmt(summary['floor_added_p50_us'], 1)} us, paced "
           f"{fmt(summary['floor_added_p50_us_paced'], 1)} us")
+    for name, label in cases[3:]:
+        print(f"{label} / C reader, conn/s: {fmt(summary[name + '_conn_ratio_vs_floor'], 2)}x"
+              + rounds_text(name + "_conn_ratio_vs_floor", 2)
+              + f"; / no queue: {fmt(summary[name + '_conn_ratio_vs_no_queue'], 2)}x"
+              + rounds_text(name + "_conn_ratio_vs_no_queue", 2)
+              + f"; / Tollgate: {fmt(summary[name + '_conn_ratio_vs_tollgate'], 2)}x")
+        print(f"{label} p50 - no-queue p50: saturated {fmt(summary[name + '_added_p50_us'], 1)} us"
+              + rounds_text(name + "_added_p50_us", 1) + f", paced {fmt(summary[name + '_added_p50_us_paced'], 1)} us"
+              + rounds_text(name + "_added_p50_us_paced", 1)
+              + f"; UDP decided / no queue {fmt(summary[name + '_udp_decided_ratio_vs_no_queue'], 2)}x")
     print(f"Tollgate / C reader, UDP first packets decided/s: {fmt(summary['udp_decided_ratio_vs_floor'], 2)}x; "
           f"Tollgate / no queue: {fmt(summary['udp_decided_ratio_vs_no_queue'], 2)}x")
     print()
@@ -321,7 +344,7 @@ def table(arguments):
                 m = record["tollgate"]
                 if not m:
                     continue
-                undecided = record["server_count"] - record["queued"] if proto == "udp" else None
+                undecided = record["server_count"] - record["queued"] if proto == "udp" and name != "tollgate-kc" else None
                 print(f"  Tollgate /metrics: {m['packets']:,.0f} packets, cache hit ratio {fmt(m['cache_hit_ratio'], 3)} "
                       f"({m['cache_hits']:,.0f} hits, {m['cache_misses']:,.0f} misses), queue drops "
                       f"{m['queue_dropped']:,.0f}, user drops {m['queue_user_dropped']:,.0f}, ENOBUFS "

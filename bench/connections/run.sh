@@ -6,9 +6,14 @@
 #
 #   bench/connections/run.sh [--seconds S] [--warmup W] [--threads T] [--udp-threads U] [--paced-rate R]
 #                            [--workers N] [--policies P] [--rounds N] [--output text|json] [--scratch-path DIR]
-#                            [--no-build] [--perf DIR]
+#                            [--no-build] [--perf DIR] [--worker-priority N] [--kernel-allow-cache]
 #
 # --rounds N repeats the three cases N times, interleaved; the table reports medians.
+# --worker-priority N adds a fourth case, "tollgate-rt": Tollgate with its workers under SCHED_RR at priority N
+# (`tollgate run --worker-priority N`), interleaved with the others, so the two Tollgate cases are paired per round.
+# --kernel-allow-cache adds "tollgate-kc" likewise: `tollgate run --kernel-allow-cache`, where repeats of an
+# allowed (source, protocol, port, destination) skip the queue. The benchmark's connections all share one such
+# flow (they differ only in the source port), so this case shows the cache's best case, not the queue path.
 # --perf DIR: records the C reader's and Tollgate's CPU profiles (perf record -e cpu-clock -g, the reader's process
 # only, kernel time in its system calls included) during each TCP window, and writes perf report summaries to DIR.
 #
@@ -35,6 +40,8 @@ PACED_RATE=1000
 ROUNDS=1
 WORKERS=2
 POLICIES=10000
+RT_PRIORITY=0
+KERNEL_CACHE=0
 OUTPUT=text
 SCRATCH="$TG_ROOT/.build"
 BUILD=1
@@ -50,11 +57,13 @@ while [ $# -gt 0 ]; do
         --rounds) ROUNDS="$2"; shift 2 ;;
         --workers) WORKERS="$2"; shift 2 ;;
         --policies) POLICIES="$2"; shift 2 ;;
+        --worker-priority) RT_PRIORITY="$2"; shift 2 ;;
+        --kernel-allow-cache) KERNEL_CACHE=1; shift ;;
         --output) OUTPUT="$2"; shift 2 ;;
         --scratch-path) SCRATCH="$2"; shift 2 ;;
         --no-build) BUILD=0; shift ;;
         --perf) PERF_DIR="$2"; shift 2 ;;
-        -h|--help) sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "run.sh: unknown argument $1 (try --help)" >&2; exit 2 ;;
     esac
 done
@@ -250,11 +259,13 @@ case_floor() {
     say "   nfq_floor: $(cat "$WORK/floor.out")"
 }
 
-# ---- (c) Tollgate
-case_tollgate() {
-    say "== round $ROUND (c) Tollgate: $POLICIES policies, --workers $WORKERS"
+# ---- (c) Tollgate, and (d) Tollgate with real-time workers
+# run_tollgate NAME [RUN-ARGS...]: one Tollgate case, recorded under NAME.
+run_tollgate() {
+    local name="$1"; shift
+    say "== round $ROUND ($name) Tollgate: $POLICIES policies, --workers $WORKERS $*"
     ip netns exec "$NODE" "$TG_BIN" run --policy-dir "$WORK/policies" --pod-cidr "$POD_CIDR" --workers "$WORKERS" \
-        --queue-num 0 --metrics-addr "$METRICS" --log-level notice >"$WORK/daemon.out" 2>"$WORK/daemon.err" &
+        --queue-num 0 --metrics-addr "$METRICS" --log-level notice "$@" >"$WORK/daemon.out" 2>"$WORK/daemon.err" &
     DAEMON_PID=$!
     local ready=0
     for _ in $(seq 1 600); do
@@ -266,19 +277,24 @@ case_tollgate() {
     tg_ns "$NODE" curl -fsS "http://$METRICS/status" >"$WORK/status.json"
     python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); print("   snapshot: %d policies, %d pods, %d identities, %d table bytes, compiled in %.0f ms; back end %s, queues %s" % (s["policies"], s["pods"], s["snapshot"]["identities"], s["snapshot"]["tableBytes"], s["snapshot"]["compileMilliseconds"], s["backend"], s["queues"]))' \
         "$WORK/status.json" >&2
-    probe tollgate
-    measure tollgate tcp metrics
-    measure tollgate paced metrics
-    measure tollgate udp metrics
+    probe "$name"
+    measure "$name" tcp metrics
+    measure "$name" paced metrics
+    measure "$name" udp metrics
     kill "$DAEMON_PID"; wait "$DAEMON_PID" 2>/dev/null || true; DAEMON_PID=""
     tg_ns "$NODE" "$TG_BIN" cleanup >/dev/null
 }
+case_tollgate() { run_tollgate tollgate; }
+case_tollgate_rt() { run_tollgate tollgate-rt --worker-priority "$RT_PRIORITY"; }
+case_tollgate_kc() { run_tollgate tollgate-kc --kernel-allow-cache --backend iptables; }
 
 # Rounds interleave the cases (a b c, then b c a, then c a b, ...) so that a change in the machine's load
 # during the run hits every case alike; the table gives medians and per-round ratios.
 CASES=(none floor tollgate)
+[ "$RT_PRIORITY" -gt 0 ] && CASES+=(tollgate_rt)
+[ "$KERNEL_CACHE" = 1 ] && CASES+=(tollgate_kc)
 for ((ROUND = 1; ROUND <= ROUNDS; ROUND++)); do
-    for ((i = 0; i < 3; i++)); do "case_${CASES[$(((i + ROUND - 1) % 3))]}"; done
+    for ((i = 0; i < ${#CASES[@]}; i++)); do "case_${CASES[$(((i + ROUND - 1) % ${#CASES[@]}))]}"; done
 done
 
 LOAD_AFTER="$(cut -d' ' -f1-3 /proc/loadavg)"

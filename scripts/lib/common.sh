@@ -5,7 +5,7 @@ TG_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 
 # The Debian packages Tollgate builds against and runs with.
 TG_PACKAGES=(libnetfilter-queue-dev libnfnetlink-dev libmnl-dev liburcu-dev libnetfilter-conntrack-dev
-    zlib1g-dev iptables nftables conntrack iproute2 socat curl python3 procps openssl)
+    zlib1g-dev iptables nftables ipset conntrack iproute2 socat curl python3 procps openssl)
 
 tg_install_dependencies() {
     local missing=()
@@ -81,16 +81,29 @@ tg_pod() {
     printf -v "$var" '%s' "$ns"
 }
 
-# tg_tcp_server NS PORT: a TCP server that answers "ok" and closes.
+# tg_tcp_server NS PORT: a TCP server that answers "ok" and closes; returns once it listens.
 tg_tcp_server() {
     tg_ns "$1" socat -T2 "TCP6-LISTEN:$2,ipv6only=0,fork,reuseaddr" SYSTEM:'echo ok' >/dev/null 2>&1 &
     TG_PIDS+=($!)
+    tg_wait_listening "$1" "$2" -Hltn
 }
 
-# tg_udp_server NS PORT: a UDP echo server.
+# tg_udp_server NS PORT: a UDP echo server; returns once it listens.
 tg_udp_server() {
     tg_ns "$1" socat "UDP6-RECVFROM:$2,ipv6only=0,fork,reuseaddr" SYSTEM:'echo ok' >/dev/null 2>&1 &
     TG_PIDS+=($!)
+    tg_wait_listening "$1" "$2" -Hlun
+}
+
+# tg_wait_listening NS PORT SS-FLAGS: waits up to 10 s for a socket listening on PORT in NS (a first probe must
+# not race its server on a loaded machine).
+tg_wait_listening() {
+    for _ in $(seq 1 100); do
+        [ -n "$(tg_ns "$1" ss "$3" "sport = :$2" 2>/dev/null)" ] && return 0
+        sleep 0.1
+    done
+    echo "no server started listening on port $2 in $1" >&2
+    return 1
 }
 
 # tg_connect NS ADDRESS PORT [tcp|udp]: succeeds when the server answers within 2 seconds.

@@ -43,6 +43,8 @@ RESOURCES = {
         "AdminNetworkPolicy", "policy.networking.k8s.io/v1alpha1", False),
     "/apis/policy.networking.k8s.io/v1alpha1/baselineadminnetworkpolicies": (
         "BaselineAdminNetworkPolicy", "policy.networking.k8s.io/v1alpha1", False),
+    "/apis/policy.networking.k8s.io/v1alpha2/clusternetworkpolicies": (
+        "ClusterNetworkPolicy", "policy.networking.k8s.io/v1alpha2", False),
 }
 PATH_OF_KIND = {kind: path for path, (kind, _, _) in RESOURCES.items()}
 
@@ -415,11 +417,11 @@ def main():
     parser.add_argument("--token", action="append", default=[])
     parser.add_argument("--client-ca", help="ask for client certificates signed by this CA (they authenticate too)")
     parser.add_argument("--no-admin-policies", action="store_true",
-                        help="answer 404 for AdminNetworkPolicy and BaselineAdminNetworkPolicy (CRDs not installed)")
+                        help="answer 404 for the policy.networking.k8s.io kinds (CRDs not installed)")
     arguments = parser.parse_args()
     state = State(arguments.token)
     if arguments.no_admin_policies:
-        state.served = {path for path, (kind, _, _) in RESOURCES.items() if "Admin" not in kind}
+        state.served = {path for path, (kind, _, _) in RESOURCES.items() if "policy.networking.k8s.io" not in path}
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(arguments.cert, arguments.key)
     if arguments.client_ca:
@@ -428,8 +430,9 @@ def main():
     api = TLSServer((arguments.bind, arguments.port), APIHandler, context, state)
     control = ControlServer((arguments.control_bind, arguments.control_port), ControlHandler, state)
     threading.Thread(target=control.serve_forever, daemon=True).start()
-    print("serving on %s:%d, control on %s:%d" % (arguments.bind, arguments.port, arguments.control_bind,
-                                                  arguments.control_port), flush=True)
+    # Port 0 picks free ports; the line says which (the test harness reads it).
+    print("serving on %s:%d, control on %s:%d" % (arguments.bind, api.server_address[1], arguments.control_bind,
+                                                  control.server_address[1]), flush=True)
     try:
         api.serve_forever()
     except KeyboardInterrupt:

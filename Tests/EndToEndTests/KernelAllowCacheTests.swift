@@ -1,0 +1,66 @@
+import Foundation
+import Testing
+import TollgateTestSupport
+
+extension EndToEndTests {
+    /// The kernel allow cache: an allowed flow's later connections skip the queue, a denied flow's never do, a new
+    /// snapshot empties the cache (so a tightened policy applies to the next connection), and cleanup removes the
+    /// sets.
+    @Test("--kernel-allow-cache: repeats of allowed flows skip the queue until a new snapshot; denials are always queued")
+    func kernelAllowCacheSkipsTheQueueForAllowedRepeats() throws {
+        let scenario = try Self.baseScenario(tag: "e2e-kcache", policy: Manifests.serverFromClient)
+        defer { scenario.close() }
+        var options = scenario.options(queue: 360, port: 19360)
+        options.extraArguments = ["--kernel-allow-cache"]
+        options.backend = "iptables"
+        let daemon = try scenario.startDaemon(options)
+        func queued() throws -> Double { try daemon.metrics().total("tollgate_packets_total") }
+        func members(_ set: String) throws -> [String] {
+            let listing = try scenario.topology.node.run(["ipset", "list", set]).standardOutput
+            guard let start = listing.range(of: "Members:\n") else { return [] }
+            return listing[start.upperBound...].split(separator: "\n").compactMap { $0.split(separator: " ").first.map(String.init) }
+        }
+
+        #expect(daemon.get("/status").body.contains("\"kernelAllowCache\" : true"))
+        let client = try scenario.address("client")
+        let server = try scenario.address("server")
+        #expect(try scenario.reaches("client", "server", port: 8080))
+        #expect(try queued() == 1)
+        #expect(try members("tollgate-allow-v4") == ["\(client),tcp:8080,\(server)"])
+        for _ in 0..<5 { #expect(try scenario.reaches("client", "server", port: 8080)) }
+        #expect(try queued() == 1, "repeats of an allowed flow were queued")
+        #expect(try scenario.reaches("client", "server", port: 8080, family: 6))
+        #expect(try scenario.reaches("client", "server", port: 8080, family: 6))
+        #expect(try queued() == 2)
+        #expect(try members("tollgate-allow-v6").count == 1)
+
+        // Denials are never cached: each attempt is queued and dropped.
+        #expect(try !scenario.reaches("intruder", "server", port: 8080, timeout: .seconds(1)))
+        #expect(try !scenario.reaches("intruder", "server", port: 8080, timeout: .seconds(1)))
+        #expect(try queued() >= 4)
+        #expect(try members("tollgate-allow-v4").count == 1)
+
+        // A new snapshot that denies the client: the cache is emptied, the next connection is queued and dropped.
+        let generation = try daemon.status().generation
+        try scenario.directory.write("policy.yaml", Manifests.serverDenyAll)
+        _ = try daemon.waitForGeneration(atLeast: generation + 1)
+        #expect(try members("tollgate-allow-v4") == [] && members("tollgate-allow-v6") == [])
+        #expect(try !scenario.reaches("client", "server", port: 8080, timeout: .seconds(1)))
+        let metrics = try daemon.metrics()
+        #expect(metrics.total("tollgate_allow_set_flushes_total", matching: ["result": "applied"]) >= 2)
+        #expect(metrics.total("tollgate_allow_set_flushes_total", matching: ["result": "failed"]) == 0)
+        #expect(metrics.total("tollgate_allow_set_adds_total", matching: ["result": "failed"]) == 0)
+
+        // Stopping empties the cache: with no worker judging, nothing may keep bypassing the queue.
+        let denied = try daemon.status().generation
+        try scenario.directory.write("policy.yaml", Manifests.serverFromClient)
+        _ = try daemon.waitForGeneration(atLeast: denied + 1)
+        #expect(try scenario.reaches("client", "server", port: 8080))
+        #expect(try members("tollgate-allow-v4").count == 1)
+        daemon.stop()
+        #expect(try members("tollgate-allow-v4") == [])
+        #expect(try scenario.cleanup().exitStatus == 0)
+        let sets = try scenario.topology.node.run(["ipset", "list", "-name"]).standardOutput
+        #expect(!sets.contains("tollgate"), "cleanup left sets: \(sets)")
+    }
+}
