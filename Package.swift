@@ -12,6 +12,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
     ],
     targets: [
         // Thin C system-library targets: the only places C enters.
@@ -56,11 +59,25 @@ let package = Package(
         .target(name: "ConntrackRevocation", dependencies: ["CNetfilterConntrack", "NetworkTypes", "VerdictEngine"]),
         // Rendering, detecting, applying and removing iptables/nft rules.
         .target(name: "KernelRules", dependencies: ["NetworkTypes", "LinuxSupport"]),
+        // Where objects come from: the policy directory, the Kubernetes API (list and watch), and the store that
+        // merges them.
+        .target(
+            name: "PolicyFeeds",
+            dependencies: [
+                "PolicyModel", "Yams",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // The daemon: configuration, services, HTTP endpoint, metrics, signals.
         .target(
             name: "TollgateDaemon",
             dependencies: [
-                "Datapath", "KernelRules", "KernelAllowCache", "VerdictEngine", "PolicyModel", "LinuxSupport",
+                "Datapath", "KernelRules", "KernelAllowCache", "VerdictEngine", "PolicyModel", "PolicyFeeds",
+                "LinuxSupport",
                 "ConntrackRevocation", "Yams",
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -68,13 +85,16 @@ let package = Package(
         // Synthetic clusters and the verdict benchmark (`tollgate bench verdicts`).
         .target(
             name: "TollgateBench",
-            dependencies: ["VerdictEngine", "PolicyModel", "NetworkTypes"],
+            dependencies: [
+                "VerdictEngine", "PolicyModel", "NetworkTypes", "PolicyFeeds", "LinuxSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             path: "bench/Sources/TollgateBench"
         ),
         .executableTarget(
             name: "tollgate",
             dependencies: [
-                "TollgateDaemon", "TollgateBench", "VerdictEngine", "PolicyModel", "KernelRules", "Datapath",
+                "TollgateDaemon", "TollgateBench", "VerdictEngine", "PolicyModel", "PolicyFeeds", "KernelRules", "Datapath",
                 "LinuxSupport", "NetworkTypes",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -87,6 +107,13 @@ let package = Package(
         .testTarget(name: "LinuxSupportTests", dependencies: ["LinuxSupport"]),
         .testTarget(name: "PacketHeadersTests", dependencies: ["PacketHeaders", "TollgateTestSupport"]),
         .testTarget(name: "PolicyModelTests", dependencies: ["PolicyModel"]),
+        .testTarget(
+            name: "PolicyFeedsTests",
+            dependencies: [
+                "PolicyFeeds", "PolicyModel", "NetworkTypes", "TollgateTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            exclude: ["Fixtures"]),
         .testTarget(
             name: "VerdictEngineTests", dependencies: ["VerdictEngine", "PolicyModel", "TollgateBench"],
             exclude: ["Fixtures"]),

@@ -1,5 +1,8 @@
 /// An object loaded from a manifest, of one of the kinds Tollgate understands.
-public enum ManifestObject: Hashable, Sendable {
+///
+/// Indirect: an object is one pointer wide, so a store of 100,000 pods keyed by ``ObjectKey`` (a hash table of
+/// 2^18 buckets at that size) holds pointers rather than 100-byte payloads in every bucket, empty or not.
+public indirect enum ManifestObject: Hashable, Sendable {
     case namespace(Namespace)
     case pod(Pod)
     case networkPolicy(NetworkPolicy)

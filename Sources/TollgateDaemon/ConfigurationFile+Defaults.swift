@@ -14,7 +14,7 @@ extension ConfigurationFile {
         # Remove a key to use its default; a key with no value is an error.
 
         # The directory of Kubernetes manifests (NetworkPolicy, Namespace, Pod; .yaml, .yml or .json).
-        # It must exist and be readable. Changes are picked up at once (inotify), and on SIGHUP
+        # It must exist and be readable. Optional when kubeconfig or inCluster is set. Changes are picked up at once (inotify), and on SIGHUP
         # (systemctl reload tollgate).
         policyDir: /etc/tollgate/policies.d
 
@@ -92,12 +92,11 @@ extension ConfigurationFile {
         # (no masquerade), so the remote cluster's ipBlock rules can name it. Must not overlap podCIDRs.
         remoteClusterCIDRs: []
 
-        # --- Settings for features that are not implemented yet ---
-        # These are accepted and validated so that files written now keep loading, but Tollgate does not act
-        # on them yet.
-
-        # The Kubernetes API feed: a kubeconfig file ("" for none), or the in-cluster service account
-        # (not acted on yet; policies come from policyDir only).
+        # The Kubernetes API feed: a kubeconfig file ("" for none; its current context), or the in-cluster
+        # service account (KUBERNETES_SERVICE_HOST/_PORT, the token and CA under
+        # /var/run/secrets/kubernetes.io/serviceaccount). Namespaces, pods, nodes, NetworkPolicies and the
+        # admin-policy kinds are listed and watched. With a policyDir too, both feed one store; an object both
+        # define is taken from policyDir and the conflict is reported. At least one source is required.
         kubeconfig: ""
         inCluster: false
 

@@ -47,6 +47,10 @@ extension ConfigurationFile {
         public var podToNode: PodToNodeMode?
         /// `--remote-cluster-cidr` (nil or empty: not given).
         public var remoteClusterCIDRs: [IPPrefix]?
+        /// `--kubeconfig`.
+        public var kubeconfig: String?
+        /// `--in-cluster` (true when given, nil otherwise).
+        public var inCluster: Bool?
 
         /// Creates overrides; everything defaults to "not given".
         public init(
@@ -56,8 +60,10 @@ extension ConfigurationFile {
             logFormat: LogFormat? = nil, pollIntervalMilliseconds: Int? = nil, audit: Bool? = nil,
             denyLogRate: Double? = nil, revoke: Bool? = nil, nodeName: String? = nil, nodeAddresses: [IPPrefix]? = nil,
             podToNode: PodToNodeMode? = nil, remoteClusterCIDRs: [IPPrefix]? = nil, workerPriority: Int? = nil,
-            kernelAllowCache: Bool? = nil
+            kernelAllowCache: Bool? = nil, kubeconfig: String? = nil, inCluster: Bool? = nil
         ) {
+            self.kubeconfig = kubeconfig
+            self.inCluster = inCluster
             self.kernelAllowCache = kernelAllowCache
             self.workerPriority = workerPriority
             self.nodeName = nodeName
@@ -116,9 +122,9 @@ extension ConfigurationFile {
     public func resolve(overrides: Overrides = Overrides()) throws(ConfigurationFileError) -> Resolved {
         var problems: [ConfigurationFileError.Problem] = []
         let directory = overrides.policyDirectory ?? policyDirectory
-        if directory == nil {
-            problems.append(
-                .init(line: nil, key: "--policy-dir", message: "no policy directory: pass --policy-dir or set policyDir in the configuration file"))
+        let api = kubernetesAPISource(overrides: overrides)
+        if overrides.kubeconfig != nil && overrides.inCluster == true {
+            problems.append(.init(line: nil, key: "--in-cluster", message: "conflicts with --kubeconfig; pass one of them"))
         }
         if overrides.policyDirectory == nil {
             problems += policyDirectoryProblems()
@@ -135,7 +141,7 @@ extension ConfigurationFile {
             throw ConfigurationFileError(path: path, problems: problems)
         }
         var configuration = DaemonConfiguration(
-            policyDirectory: directory ?? "", podCIDRs: podCIDRs, exemptCIDRs: exemptCIDRs,
+            policyDirectory: directory, podCIDRs: podCIDRs, exemptCIDRs: exemptCIDRs,
             workers: overrides.workers ?? workers ?? Self.defaultWorkers, firstQueue: overrides.firstQueue ?? firstQueue ?? 0,
             failureMode: overrides.failureMode ?? failureMode ?? .open, metricsAddress: address,
             backend: (overrides.backend ?? backend ?? .auto).forced,
@@ -149,6 +155,7 @@ extension ConfigurationFile {
         configuration.podToNode = overrides.podToNode ?? podToNode ?? .exempt
         configuration.remoteClusterCIDRs =
             overrides.remoteClusterCIDRs.flatMap { $0.isEmpty ? nil : $0 } ?? remoteClusterCIDRs ?? []
+        configuration.kubernetesAPI = api
         // The daemon's own checks (overlaps, queue range), attributed to the file's line when the file set the value.
         for message in configuration.problems() {
             problems.append(attribute(message, overrides: overrides))
@@ -157,6 +164,15 @@ extension ConfigurationFile {
         return Resolved(
             daemon: configuration, logLevel: overrides.logLevel ?? logLevel ?? .info,
             logFormat: overrides.logFormat ?? logFormat ?? .text)
+    }
+
+    /// The Kubernetes API source: a flag wins over the file; `kubeconfig: ""` and `inCluster: false` mean none.
+    func kubernetesAPISource(overrides: Overrides) -> KubernetesAPISource? {
+        if let path = overrides.kubeconfig { return .kubeconfig(path) }
+        if overrides.inCluster == true { return .inCluster }
+        if let kubeconfig, !kubeconfig.isEmpty { return .kubeconfig(kubeconfig) }
+        if inCluster == true { return .inCluster }
+        return nil
     }
 
     /// Problems with `policyDir` as the file sets it: missing, not a directory, or not readable and searchable.
@@ -205,6 +221,7 @@ extension ConfigurationFile {
     /// key and line when the file, not a flag, supplied the value.
     private func attribute(_ message: String, overrides: Overrides) -> ConfigurationFileError.Problem {
         let flags: [(flag: String, key: Key, fromFlag: Bool)] = [
+            ("--policy-dir", .policyDir, overrides.policyDirectory != nil),
             ("--pod-cidr", .podCIDRs, overrides.podCIDRs.map { !$0.isEmpty } ?? false),
             ("--exempt-cidr", .exemptCIDRs, overrides.exemptCIDRs.map { !$0.isEmpty } ?? false),
             ("--workers", .workers, overrides.workers != nil),

@@ -12,8 +12,6 @@ import NetworkTypes
 /// ``ConfigurationFileError`` that names the key, the line and the value, and every problem in the file is
 /// reported at once. Command-line flags override file values (see ``resolve(overrides:)``).
 ///
-/// `kubeconfig` and `inCluster` are accepted and validated now so that files written today keep loading, but the
-/// daemon does not act on them yet.
 public struct ConfigurationFile: Sendable, Hashable {
     /// The keys a configuration file may hold, in the order of the default file.
     public enum Key: String, Sendable, Hashable, CaseIterable, CustomStringConvertible {
@@ -57,9 +55,9 @@ public struct ConfigurationFile: Sendable, Hashable {
         case podToNode
         /// Pod and service ranges of other clusters, reached without source NAT (`--remote-cluster-cidr`).
         case remoteClusterCIDRs
-        /// A kubeconfig file for the Kubernetes API feed (not acted on yet).
+        /// A kubeconfig file for the Kubernetes API feed (`--kubeconfig`).
         case kubeconfig
-        /// Whether to use the in-cluster service account for the API feed (not acted on yet).
+        /// Whether to use the in-cluster service account for the API feed (`--in-cluster`).
         case inCluster
 
         /// The key as spelled in the file.
@@ -133,9 +131,9 @@ public struct ConfigurationFile: Sendable, Hashable {
     public var podToNode: PodToNodeMode?
     /// `remoteClusterCIDRs`.
     public var remoteClusterCIDRs: [IPPrefix]?
-    /// `kubeconfig` (not acted on yet); the empty string means none.
+    /// `kubeconfig`; the empty string means none.
     public var kubeconfig: String?
-    /// `inCluster` (not acted on yet).
+    /// `inCluster`.
     public var inCluster: Bool?
     /// The line (1-based) of each key present in the file, for messages about values checked later.
     public var lines: [Key: Int]

@@ -1,6 +1,7 @@
 import Datapath
 import Foundation
 import LinuxSupport
+import PolicyFeeds
 
 extension Daemon {
     /// The `/status` document.
@@ -28,12 +29,8 @@ extension Daemon {
                 generation: snapshot.generation, namespaces: snapshot.namespaces, pods: snapshot.pods,
                 policies: snapshot.networkPolicies, identities: snapshot.identities, tableBytes: snapshot.tableBytes,
                 compileMilliseconds: snapshot.lastCompileSeconds * 1000),
-            sources: [
-                .init(
-                    kind: "directory", path: configuration.policyDirectory, readable: snapshot.policyDirectoryReadable,
-                    lastChange: snapshot.lastReload.map { formatter.string(from: $0) }, errors: snapshot.lastErrors,
-                    filesKeptFromLastGood: snapshot.filesKeptFromLastGood)
-            ],
+            sources: sourceReports(snapshot, formatter: formatter),
+            sourceConflicts: snapshot.conflicts,
             workerStatistics: workers.map {
                 .init(
                     queue: $0.queue, packets: $0.packets, accepted: $0.accepted.reduce(0, +) - $0.audited.reduce(0, +),
@@ -48,6 +45,25 @@ extension Daemon {
         let extended = ExtendedStatusReport(
             base: report, revocation: revocation.statistics, directoryWatch: watchStatus.withLock { $0 })
         return (try? encoder.encode(extended)).map { String(decoding: $0, as: UTF8.self) + "\n" } ?? "{}\n"
+    }
+
+    /// One entry per source, in order of precedence (the directory first, as before the API feed existed).
+    private func sourceReports(_ snapshot: DaemonState, formatter: ISO8601DateFormatter) -> [StatusReport.Source] {
+        store.statuses().map { status in
+            let isDirectory = status.name == Self.directorySourceName
+            let readable = isDirectory ? snapshot.policyDirectoryReadable : status.connected
+            let lastChange = isDirectory ? (status.lastChange ?? snapshot.lastReload) : status.lastChange
+            return StatusReport.Source(
+                kind: isDirectory ? "directory" : "kubernetes-api", path: status.location, readable: readable,
+                lastChange: lastChange.map { formatter.string(from: $0) },
+                errors: isDirectory ? snapshot.lastErrors : (status.lastError.map { [$0] } ?? []),
+                filesKeptFromLastGood: isDirectory ? snapshot.filesKeptFromLastGood : [], name: status.name,
+                connected: isDirectory ? readable && watchStatus.withLock({ $0.watching }) : status.connected,
+                objects: status.objects, objectsOverridden: status.objectsOverridden, lastError: status.lastError,
+                events: isDirectory ? nil : status.events, relists: isDirectory ? nil : status.relists,
+                reconnects: isDirectory ? nil : status.reconnects,
+                malformedEvents: isDirectory ? nil : status.malformedEvents)
+        }
     }
 
     /// The `/metrics` document in the Prometheus text format.
@@ -187,6 +203,43 @@ extension Daemon {
                 "tollgate_policy_directory_losses_total",
                 help: "Times the watched policy directory was removed or moved away.",
                 value: Double(watching.directoryLosses))
+            let sources = store.statuses()
+            func perSource(_ value: (SourceStatus) -> Double) -> [Sample] {
+                sources.map { Sample(labels: [Label("source", $0.name)], value: value($0)) }
+            }
+            let apiSources = sources.filter { $0.name != Self.directorySourceName }
+            func perAPISource(_ value: (SourceStatus) -> UInt64) -> [Sample] {
+                apiSources.map { Sample(labels: [Label("source", $0.name)], value: Double(value($0))) }
+            }
+            try text.appendGauge(
+                "tollgate_source_objects", help: "Objects each policy source holds.",
+                samples: perSource { Double($0.objects) })
+            try text.appendGauge(
+                "tollgate_source_objects_overridden",
+                help: "Objects a source holds that a source of higher precedence also defines (the other copy is in force).",
+                samples: perSource { Double($0.objectsOverridden) })
+            try text.appendGauge(
+                "tollgate_source_connected",
+                help: "1 while a source is read successfully (directory watched; every API resource listed and watched).",
+                samples: perSource { $0.connected ? 1 : 0 })
+            try text.appendGauge(
+                "tollgate_source_conflicts", help: "Keys defined by more than one source.",
+                value: Double(snapshot.conflicts.count))
+            if !apiSources.isEmpty {
+                try text.appendCounter(
+                    "tollgate_source_events_total", help: "Watch events received from the Kubernetes API.",
+                    samples: perAPISource(\.events))
+                try text.appendCounter(
+                    "tollgate_source_relists_total", help: "Complete lists of an API resource (the first included; 410 Gone lists again).",
+                    samples: perAPISource(\.relists))
+                try text.appendCounter(
+                    "tollgate_source_reconnects_total", help: "Attempts to reach the Kubernetes API again after a failure.",
+                    samples: perAPISource(\.reconnects))
+                try text.appendCounter(
+                    "tollgate_source_malformed_events_total",
+                    help: "Watch events and list items that could not be decoded (the object kept its last good state).",
+                    samples: perAPISource(\.malformedEvents))
+            }
             try text.appendGauge("tollgate_rules_installed", help: "1 when the kernel rules are installed.", value: snapshot.rulesInstalled ? 1 : 0)
             try text.appendCounter(
                 "tollgate_batches_total", help: "Receive batches the workers handled (packets / batches = batch size).",

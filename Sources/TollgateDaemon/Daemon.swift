@@ -7,6 +7,7 @@ import KernelRules
 import LinuxSupport
 import Logging
 import NetworkTypes
+import PolicyFeeds
 import PolicyModel
 import Synchronization
 import VerdictEngine
@@ -24,7 +25,15 @@ public final class Daemon: Sendable {
     let publisher = SnapshotPublisher()
     let datapath: Datapath
     let state = Mutex(DaemonState())
-    private let source: Mutex<PolicyDirectorySource>
+    private let source: Mutex<PolicyDirectorySource?>
+    /// Every source's objects, merged (the directory, registered first, wins conflicts; see ``ObjectStore``).
+    let store = ObjectStore()
+    /// The Kubernetes API feed, once started.
+    let feed = Mutex<KubernetesFeed?>(nil)
+    /// Set by the store on every change; the reload thread debounces it into one snapshot.
+    private let storeChanged = Atomic<Bool>(false)
+    /// Counts store changes, so the debounce can tell whether the burst is still going on.
+    private let storeChanges = Atomic<UInt64>(0)
     /// Revocation of established connections a new snapshot denies (see `RevocationRunner`).
     let revocation: RevocationRunner
     /// How the policy directory is watched, for `/status` and the metrics.
@@ -43,7 +52,8 @@ public final class Daemon: Sendable {
         self.configuration = configuration
         self.logger = logger
         self.installer = installer
-        source = Mutex(PolicyDirectorySource(directory: configuration.policyDirectory))
+        source = Mutex(configuration.policyDirectory.map { PolicyDirectorySource(directory: $0) })
+        if configuration.policyDirectory != nil { store.addSource(Self.directorySourceName) }
         notifier = try? SystemdNotifier()
         revocation = RevocationRunner(enabled: configuration.revoke, logger: logger)
         watchStatus.withLock { $0.mode = configuration.pollInterval > .zero ? "inotify+poll" : "inotify" }
@@ -72,23 +82,41 @@ public final class Daemon: Sendable {
         logger.info(
             "starting",
             metadata: [
-                "policy-dir": "\(configuration.policyDirectory)", "workers": "\(configuration.workers)",
+                "policy-dir": "\(configuration.policyDirectory ?? "none")",
+                "kubernetes-api": "\(configuration.kubernetesAPI.map { "\($0)" } ?? "none")", "workers": "\(configuration.workers)",
                 "queues": "\(configuration.firstQueue)-\(Int(configuration.firstQueue) + configuration.workers - 1)",
                 "failure-mode": "\(configuration.failureMode.rawValue)",
             ])
         // The watch is armed before the first load, so no change made after that load goes unseen.
         let watch: DirectoryWatch
         do {
-            watch = try DirectoryWatch(directory: configuration.policyDirectory)
+            // Without a directory the watch is never armed: it only wakes the reload thread.
+            watch = try DirectoryWatch(directory: configuration.policyDirectory ?? "")
         } catch {
             throw DaemonError(.systemFailure, "\(error)")
         }
-        armWatch(watch)
+        if configuration.policyDirectory != nil { armWatch(watch) }
+        store.onChange { [self] in
+            storeChanges.add(1, ordering: .relaxed)
+            storeChanged.store(true, ordering: .releasing)
+            watch.wake()
+        }
+        if let api = configuration.kubernetesAPI {
+            do {
+                let started = try KubernetesFeed(connection: api.connection(), store: store, logger: logger)
+                feed.withLock { $0 = started }
+                started.start()
+            } catch {
+                throw DaemonError(.invalidConfiguration, "\(api): \(error)")
+            }
+            waitForFirstList()
+        }
         reload(reason: "start")
 
         do {
             try datapath.start()
         } catch {
+            feed.withLock { $0 }?.stopAndWait()
             throw DaemonError(.queueUnavailable, "\(error)")
         }
         let refused = datapath.applyRealTimePriority()
@@ -107,6 +135,7 @@ public final class Daemon: Sendable {
             }
         } catch {
             datapath.stop()
+            feed.withLock { $0 }?.stopAndWait()
             throw DaemonError(.endpointUnavailable, "\(error)")
         }
         let (backend, reason) = backendChoice
@@ -122,6 +151,7 @@ public final class Daemon: Sendable {
         } catch {
             server.stop()
             datapath.stop()
+            feed.withLock { $0 }?.stopAndWait()
             throw DaemonError(.rulesFailed, "\(error)")
         }
         state.withLock {
@@ -157,6 +187,7 @@ public final class Daemon: Sendable {
             revocation.stop()
             server.stop()
             datapath.stop()
+            feed.withLock { $0 }?.stopAndWait()
             throw DaemonError(.systemFailure, "\(error)")
         }
 
@@ -167,6 +198,7 @@ public final class Daemon: Sendable {
         reloader.join()
         revocation.stop()
         denialLogger.join()
+        feed.withLock { $0 }?.stopAndWait()
         signals.stop()
         server.stop()
         datapath.stop()
@@ -192,10 +224,11 @@ public final class Daemon: Sendable {
         var lastPoll = ContinuousClock.now
         var lastAddressCheck = ContinuousClock.now
         var lastArmAttempt = ContinuousClock.now
+        let hasDirectory = configuration.policyDirectory != nil
         while !stopRequested.load(ordering: .relaxed) {
             let now = ContinuousClock.now
             var timeout: Duration? = nil
-            if !watch.isWatching { timeout = max(.zero, lastArmAttempt + missingCheck - now) }
+            if hasDirectory && !watch.isWatching { timeout = max(.zero, lastArmAttempt + missingCheck - now) }
             if poll > .zero {
                 let untilPoll = max(.zero, lastPoll + poll - now)
                 timeout = timeout.map { min($0, untilPoll) } ?? untilPoll
@@ -214,7 +247,7 @@ public final class Daemon: Sendable {
                 case .directoryLost:
                     logger.error(
                         "the policy directory was removed or moved away; keeping the last good snapshot and checking every 500 ms for it to return",
-                        metadata: ["policy-dir": "\(configuration.policyDirectory)"])
+                        metadata: ["policy-dir": "\(configuration.policyDirectory ?? "")"])
                     watchStatus.withLock {
                         $0.watching = false
                         $0.directoryLosses += 1
@@ -232,17 +265,33 @@ public final class Daemon: Sendable {
             }
             if stopRequested.load(ordering: .relaxed) { break }
             if reloadRequested.exchange(false, ordering: .relaxed) { reason = "SIGHUP" }
-            if !watch.isWatching && ContinuousClock.now - lastArmAttempt >= missingCheck {
+            var rereadDirectory = reason != nil
+            if reason == nil && storeChanged.load(ordering: .acquiring) {
+                // API changes come in bursts (a rollout, a relist): wait until no change has come for 5 ms (at most
+                // 20 ms), so the burst becomes one snapshot.
+                let burstStarted = ContinuousClock.now
+                var seen = storeChanges.load(ordering: .relaxed)
+                while ContinuousClock.now - burstStarted < Self.apiDebounce {
+                    Thread.sleep(forTimeInterval: Self.apiQuietSeconds)
+                    let now = storeChanges.load(ordering: .relaxed)
+                    if now == seen { break }
+                    seen = now
+                }
+                reason = "Kubernetes API change"
+            }
+            if hasDirectory && !watch.isWatching && ContinuousClock.now - lastArmAttempt >= missingCheck {
                 lastArmAttempt = ContinuousClock.now
                 if armWatch(watch, quiet: true) {
                     logger.notice("the policy directory is back; watching it again")
                     reason = reason ?? "policy directory appeared"
+                    rereadDirectory = true
                 }
             }
             if poll > .zero && ContinuousClock.now - lastPoll >= poll {
                 lastPoll = ContinuousClock.now
-                if reason == nil && source.withLock({ $0.hasChanged() }) {
+                if hasDirectory && (reason == nil || !rereadDirectory) && source.withLock({ $0?.hasChanged() }) == true {
                     reason = "changed (seen by the safety-net poll)"
+                    rereadDirectory = true
                     watchStatus.withLock { $0.pollReloads += 1 }
                 }
             }
@@ -252,7 +301,7 @@ public final class Daemon: Sendable {
             }
             if let reason {
                 notify("RELOADING=1\nMONOTONIC_USEC=\(MonotonicClock.microseconds())")
-                reload(reason: reason)
+                reload(reason: reason, rereadDirectory: rereadDirectory)
                 notify("READY=1\nSTATUS=enforcing, snapshot generation \(state.withLock { $0.generation })")
             }
         }
@@ -271,7 +320,7 @@ public final class Daemon: Sendable {
             if !armed && !quiet {
                 logger.warning(
                     "the policy directory does not exist; checking every 500 ms for it to appear",
-                    metadata: ["policy-dir": "\(configuration.policyDirectory)"])
+                    metadata: ["policy-dir": "\(configuration.policyDirectory ?? "")"])
             }
             return armed
         } catch {
@@ -335,14 +384,59 @@ public final class Daemon: Sendable {
         }
     }
 
-    /// Loads the directory, compiles and publishes a new snapshot. A directory that cannot be read leaves the
-    /// snapshot in force; a file that fails to load keeps its last good objects.
-    func reload(reason: String) {
+    /// The store's name for the policy directory source.
+    static let directorySourceName = "directory"
+    /// The longest a burst of API changes is waited for before it is compiled into one snapshot.
+    static let apiDebounce: Duration = .milliseconds(20)
+    /// A burst of API changes has ended when none came for this long.
+    static let apiQuietSeconds = 0.005
+    /// How long the start waits for the first complete list of the Kubernetes API before going on without it.
+    static let firstListTimeout: Duration = .seconds(10)
+
+    /// Waits, up to ``firstListTimeout``, until the API feed has listed every resource once: a snapshot compiled
+    /// from half a cluster would deny (or allow) what the whole one does not.
+    private func waitForFirstList() {
+        guard let feed = feed.withLock({ $0 }) else { return }
+        let deadline = ContinuousClock.now + Self.firstListTimeout
+        while !feed.isSynced && ContinuousClock.now < deadline { Thread.sleep(forTimeInterval: 0.01) }
+        if !feed.isSynced {
+            logger.error(
+                "the Kubernetes API has not been listed within \(Self.firstListTimeout); no snapshot until it is (the \(configuration.failureMode == .open ? "fail-open" : "fail-closed") verdict applies meanwhile)",
+                metadata: ["server": "\(feed.connection.server)"])
+        }
+    }
+
+    /// Loads the directory (unless only the API changed), merges every source in the store, compiles and
+    /// publishes a new snapshot. A directory that cannot be read keeps its last objects in the store; a file
+    /// that fails to load keeps its last good objects; no snapshot is published until every source has
+    /// delivered a complete view once.
+    func reload(reason: String, rereadDirectory: Bool = true) {
         let reloadStarted = ContinuousClock.now
-        let outcome = source.withLock { $0.load() }
+        var outcome = PolicyDirectorySource.Outcome(
+            objects: [], errors: [], directoryReadable: true, filesKeptFromLastGood: [])
+        /// When the directory is not reread, the errors of its last load still stand.
+        var standingErrors: [String]? = nil
+        let hasDirectory = configuration.policyDirectory != nil
+        if hasDirectory, rereadDirectory || !store.isSynced(Self.directorySourceName) {
+            outcome = source.withLock { $0?.load() } ?? outcome
+            if outcome.directoryReadable { store.replace(source: Self.directorySourceName, with: outcome.objects) }
+            let watched = watchStatus.withLock { $0.watching }
+            store.updateStatus(of: Self.directorySourceName) {
+                $0.location = configuration.policyDirectory ?? ""
+                $0.connected = outcome.directoryReadable && watched
+                if outcome.directoryReadable { $0.synced = true }
+                $0.lastError = outcome.errors.first?.description
+            }
+        } else if hasDirectory {
+            let previous = state.withLock { ($0.lastErrors, $0.filesKeptFromLastGood, $0.policyDirectoryReadable) }
+            outcome.errors = []
+            outcome.filesKeptFromLastGood = previous.1
+            outcome.directoryReadable = previous.2
+            standingErrors = previous.0
+        }
         let loaded = ContinuousClock.now
         for error in outcome.errors { logger.error("\(error)") }
-        if !outcome.filesKeptFromLastGood.isEmpty {
+        if !outcome.filesKeptFromLastGood.isEmpty && rereadDirectory {
             logger.warning(
                 "kept the last good objects of files that failed to load",
                 metadata: ["files": "\(outcome.filesKeptFromLastGood.joined(separator: ", "))"])
@@ -354,13 +448,29 @@ public final class Daemon: Sendable {
                 $0.lastErrors = outcome.errors.map(\.description)
                 $0.reloadsWithErrors += 1
             }
-            logger.error(
-                current == 0
-                    ? "no policy loaded: the \(configuration.failureMode == .open ? "fail-open" : "fail-closed") verdict applies until the directory appears"
-                    : "keeping snapshot generation \(current) in force")
+            if configuration.kubernetesAPI == nil {
+                logger.error(
+                    current == 0
+                        ? "no policy loaded: the \(configuration.failureMode == .open ? "fail-open" : "fail-closed") verdict applies until the directory appears"
+                        : "keeping snapshot generation \(current) in force")
+                return
+            }
+        }
+        // Cleared before the store is read: a change after this point sets it again and is compiled next.
+        storeChanged.store(false, ordering: .releasing)
+        if let waiting = store.firstUnsyncedSource() {
+            logger.warning(
+                "not compiling yet: the \(waiting.name) source has not delivered a complete view (\(waiting.lastError ?? "waiting for it"))",
+                metadata: ["reason": "\(reason)"])
             return
         }
-        let clusterState = ClusterState(objects: outcome.objects)
+        let (objects, conflicts) = store.merged()
+        if conflicts.count != state.withLock({ $0.conflicts.count }) || conflicts.map(\.description) != state.withLock({ $0.conflicts }) {
+            for conflict in conflicts.prefix(20) { logger.warning("source conflict: \(conflict)") }
+            if conflicts.count > 20 { logger.warning("\(conflicts.count - 20) more source conflicts") }
+        }
+        state.withLock { $0.conflicts = conflicts.map(\.description) }
+        let clusterState = ClusterState(objects: objects)
         let snapshot = PolicyCompiler.compile(clusterState, generation: current + 1)
         publisher.publish(snapshot)
         // After the publication's grace period: nothing the previous snapshot allowed stays cached in the kernel.
@@ -387,10 +497,10 @@ public final class Daemon: Sendable {
             $0.lastCompileSeconds = Double(statistics.compileDuration.components.attoseconds) / 1e18
                 + Double(statistics.compileDuration.components.seconds)
             $0.lastReload = Date()
-            $0.lastErrors = outcome.errors.map(\.description)
+            $0.lastErrors = standingErrors ?? outcome.errors.map(\.description)
             $0.filesKeptFromLastGood = outcome.filesKeptFromLastGood
-            $0.policyDirectoryReadable = true
-            if outcome.errors.isEmpty { $0.reloadsApplied += 1 } else { $0.reloadsWithErrors += 1 }
+            $0.policyDirectoryReadable = outcome.directoryReadable
+            if outcome.errors.isEmpty && (standingErrors ?? []).isEmpty { $0.reloadsApplied += 1 } else { $0.reloadsWithErrors += 1 }
         }
         logger.info(
             "snapshot \(snapshot.generation) active (\(reason))",

@@ -9,7 +9,10 @@ import NetworkTypes
 
 /// Everything `tollgate run` needs, whether it came from flags or (later) a configuration file.
 public struct DaemonConfiguration: Sendable, Hashable {
-    public var policyDirectory: String
+    /// The watched directory of manifests; nil when policies come from the Kubernetes API only.
+    public var policyDirectory: String?
+    /// The Kubernetes API feed (`--kubeconfig`, `--in-cluster`); nil for none. At least one source is required.
+    public var kubernetesAPI: KubernetesAPISource? = nil
     public var podCIDRs: [IPPrefix]
     public var exemptCIDRs: [IPPrefix]
     public var workers: Int
@@ -43,7 +46,7 @@ public struct DaemonConfiguration: Sendable, Hashable {
     public var kernelAllowCache: Bool = false
 
     public init(
-        policyDirectory: String, podCIDRs: [IPPrefix], exemptCIDRs: [IPPrefix] = [], workers: Int, firstQueue: UInt16 = 0,
+        policyDirectory: String?, podCIDRs: [IPPrefix], exemptCIDRs: [IPPrefix] = [], workers: Int, firstQueue: UInt16 = 0,
         failureMode: FailureMode = .open, metricsAddress: ListenAddress, backend: RuleBackend? = nil,
         pollInterval: Duration = .milliseconds(5000), flowCacheSize: Int = 16384, audit: Bool = false,
         denyLogRate: Double = 20, revoke: Bool = true, nodeName: String = DaemonConfiguration.hostName,
@@ -104,6 +107,10 @@ public struct DaemonConfiguration: Sendable, Hashable {
     /// Every problem with the configuration, each naming the option and the value.
     public func problems() -> [String] {
         var result: [String] = []
+        if policyDirectory == nil && kubernetesAPI == nil {
+            result.append(
+                "--policy-dir: no policy source: pass --policy-dir, --kubeconfig or --in-cluster, or set policyDir, kubeconfig or inCluster in the configuration file")
+        }
         if denyLogRate < 0 { result.append("--deny-log-rate: must not be negative, got \(denyLogRate)") }
         if podCIDRs.isEmpty { result.append("--pod-cidr: at least one pod CIDR is required") }
         if workers < 1 || workers > 64 { result.append("--workers: must be between 1 and 64, got \(workers)") }

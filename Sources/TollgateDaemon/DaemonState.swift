@@ -14,6 +14,8 @@ struct DaemonState: Sendable {
     var lastReload: Date? = nil
     var lastErrors: [String] = []
     var filesKeptFromLastGood: [String] = []
+    /// Keys more than one source defines, described with the source whose copy is in force.
+    var conflicts: [String] = []
     var policyDirectoryReadable = false
     var reloadsApplied: UInt64 = 0
     var reloadsWithErrors: UInt64 = 0
@@ -48,12 +50,30 @@ struct StatusReport: Codable {
     }
 
     struct Source: Codable {
+        /// `directory` or `kubernetes-api`.
         var kind: String
+        /// The directory, or the API server's URL.
         var path: String
+        /// Whether the source is read successfully now (for the API: every resource listed and watched).
         var readable: Bool
         var lastChange: String?
         var errors: [String]
         var filesKeptFromLastGood: [String]
+        /// The store's name of the source: `directory` or `api`.
+        var name: String?
+        /// Whether the source is read successfully now (the same as `readable`).
+        var connected: Bool?
+        /// Objects the source holds.
+        var objects: Int?
+        /// Of those, objects a source of higher precedence also defines (this copy is not in force).
+        var objectsOverridden: Int?
+        /// The last problem, until the source works again.
+        var lastError: String?
+        /// Watch events, complete lists, reconnection attempts and malformed events (API only).
+        var events: UInt64?
+        var relists: UInt64?
+        var reconnects: UInt64?
+        var malformedEvents: UInt64?
     }
 
     /// This node, its peers, and how connections with node addresses are treated.
@@ -101,6 +121,8 @@ struct StatusReport: Codable {
     var nodes: Nodes
     var snapshot: Snapshot
     var sources: [Source]
+    /// Keys defined by more than one source, each naming the source whose copy is in force.
+    var sourceConflicts: [String]?
     var workerStatistics: [Worker]
     var cacheHitRatio: Double
     var uptimeSeconds: Double

@@ -1,12 +1,13 @@
 import ArgumentParser
 import Foundation
+import PolicyFeeds
 import TollgateBench
 
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks.",
-        subcommands: [VerdictsBenchCommand.self]
+        subcommands: [VerdictsBenchCommand.self, APIStoreBenchCommand.self]
     )
 }
 
@@ -68,5 +69,37 @@ struct VerdictsBenchCommand: ParsableCommand {
             print("reference verdicts/s: \(Int(result.reference_verdicts_per_sec)) (compiled is \(Int(result.speedup_over_reference))x)")
             print("reference agreement: \(result.reference_queries_checked - result.reference_disagreements)/\(result.reference_queries_checked)")
         }
+    }
+}
+
+struct APIStoreBenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "api-store",
+        abstract: "Memory of the Kubernetes API feed's store: list an API server's objects, report resident memory per pod.",
+        discussion: "bench/api-store/run.sh loads the fake API server with synthetic pods and runs this."
+    )
+
+    @Option(name: .customLong("kubeconfig"), help: ArgumentHelp("The API server to list.", valueName: "file"))
+    var kubeconfig: String
+
+    @Option(help: "Pods the server holds; the run waits until the store has them.")
+    var pods = 100_000
+
+    @Option(name: .customLong("page-size"), help: "Items per list page.")
+    var pageSize = 500
+
+    func run() throws {
+        let connection: KubernetesConnection
+        do {
+            connection = try KubernetesConnection.kubeconfig(at: kubeconfig)
+        } catch {
+            throw ValidationError("--kubeconfig: \(error)")
+        }
+        let result = try APIStoreBenchmark(connection: connection, expectedPods: pods, pageSize: pageSize).run {
+            printError($0)
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        print(String(decoding: try encoder.encode(result), as: UTF8.self))
     }
 }

@@ -102,8 +102,9 @@ struct RunCommand: ParsableCommand {
         commandName: "run",
         abstract: "Enforce NetworkPolicy on this host through NFQUEUE.",
         discussion: """
-            Loads the policy directory, binds the queues, installs the kernel rules and decides the first packet \
-            of every new connection with a pod-CIDR endpoint. Rereads the directory when it changes and on SIGHUP; \
+            Loads the policy directory and/or the Kubernetes API (list and watch), binds the queues, installs the \
+            kernel rules and decides the first packet of every new connection with a pod-CIDR endpoint. Rereads \
+            the directory when it changes and on SIGHUP, applies API changes as they are watched; \
             stops on SIGTERM or SIGINT, leaving the rules in place (tollgate cleanup removes them).
             """
     )
@@ -117,8 +118,20 @@ struct RunCommand: ParsableCommand {
 
     @Option(
         name: .customLong("policy-dir"),
-        help: "The directory of Kubernetes manifests (required here or as policyDir in the configuration file).")
+        help: "The directory of Kubernetes manifests (at least one of --policy-dir, --kubeconfig and --in-cluster, here or in the configuration file).")
     var policyDirectory: String?
+
+    @Option(
+        name: .customLong("kubeconfig"),
+        help: ArgumentHelp(
+            "Also list and watch namespaces, pods, nodes and policies from the Kubernetes API this kubeconfig names (current context). "
+                + "An object in --policy-dir wins over the API's copy.", valueName: "file"))
+    var kubeconfig: String?
+
+    @Flag(
+        name: .customLong("in-cluster"),
+        help: "Read the Kubernetes API as a pod: KUBERNETES_SERVICE_HOST/PORT and the service account's token and CA.")
+    var inCluster = false
 
     @OptionGroup var enforcement: EnforcementOptions
 
@@ -212,7 +225,8 @@ struct RunCommand: ParsableCommand {
             nodeAddresses: try enforcement.prefixes(enforcement.nodeAddresses, option: "--node-address"),
             podToNode: enforcement.podToNode?.mode,
             remoteClusterCIDRs: try enforcement.prefixes(enforcement.remoteClusterCIDRs, option: "--remote-cluster-cidr"),
-            workerPriority: workerPriority, kernelAllowCache: enforcement.kernelAllowCache ? true : nil)
+            workerPriority: workerPriority, kernelAllowCache: enforcement.kernelAllowCache ? true : nil,
+            kubeconfig: kubeconfig, inCluster: inCluster ? true : nil)
         do {
             let path = configurationPath ?? ConfigurationFile.defaultPath
             let file =

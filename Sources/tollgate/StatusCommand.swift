@@ -277,6 +277,13 @@ private struct DaemonStatus: Decodable {
         var lastChange: String?
         var errors: [String]
         var filesKeptFromLastGood: [String]
+        var connected: Bool?
+        var objects: Int?
+        var objectsOverridden: Int?
+        var events: UInt64?
+        var relists: UInt64?
+        var reconnects: UInt64?
+        var malformedEvents: UInt64?
     }
 
     struct Worker: Decodable {
@@ -302,6 +309,7 @@ private struct DaemonStatus: Decodable {
     var exemptCIDRs: [String]
     var snapshot: Snapshot
     var sources: [Source]
+    var sourceConflicts: [String]?
     var workerStatistics: [Worker]
     var cacheHitRatio: Double
     var uptimeSeconds: Double
@@ -444,14 +452,26 @@ private struct StatusReading {
         lines.append("Sources:")
         for source in status.sources {
             let errors = source.errors.isEmpty ? "no errors" : "\(source.errors.count) errors"
+            let state =
+                source.kind == "kubernetes-api"
+                ? (source.readable ? "connected" : "NOT CONNECTED") : (source.readable ? "readable" : "NOT READABLE")
+            let objects = source.objects.map { count in
+                ", \(count) objects" + ((source.objectsOverridden ?? 0) > 0 ? " (\(source.objectsOverridden ?? 0) overridden)" : "")
+            } ?? ""
             lines.append(
-                "  \(source.kind) \(source.path): \(source.readable ? "readable" : "NOT READABLE"), "
+                "  \(source.kind) \(source.path): \(state)\(objects), "
                     + "last change \(source.lastChange ?? "never"), \(errors)")
+            if let events = source.events {
+                lines.append(
+                    "    \(events) events, \(source.relists ?? 0) lists, \(source.reconnects ?? 0) reconnects, "
+                        + "\(source.malformedEvents ?? 0) malformed events")
+            }
             for error in source.errors { lines.append("    error: \(error)") }
             if !source.filesKeptFromLastGood.isEmpty {
                 lines.append("    kept from last good: \(source.filesKeptFromLastGood.joined(separator: ", "))")
             }
         }
+        for conflict in status.sourceConflicts ?? [] { lines.append("  conflict: \(conflict)") }
         let snapshot = status.snapshot
         lines.append(
             "Snapshot: generation \(snapshot.generation); \(snapshot.namespaces) namespaces, \(snapshot.pods) pods, "

@@ -266,7 +266,7 @@ struct ConfigurationFileTests {
                 problems: [
                     Problem(
                         line: nil, key: "--policy-dir",
-                        message: "no policy directory: pass --policy-dir or set policyDir in the configuration file"),
+                        message: "no policy source: pass --policy-dir, --kubeconfig or --in-cluster, or set policyDir, kubeconfig or inCluster in the configuration file"),
                     Problem(line: nil, key: "--pod-cidr", message: "at least one pod CIDR is required"),
                 ])) { try noFile.resolve() }
         }
@@ -369,6 +369,27 @@ struct ConfigurationFileTests {
             #expect(
                 missing.standardError
                     == "error: \(directory)/absent.yaml: open(\(directory)/absent.yaml) failed: No such file or directory (ENOENT, errno 2)\n")
+        }
+    }
+}
+
+/// The Kubernetes API source from the file and the flags.
+struct ConfigurationFileAPISourceTests {
+    @Test func kubeconfigAloneIsASourceAndFlagsOverrideTheFile() throws {
+        try OperationsFixtures.withTemporaryDirectory { directory in
+            let kubeconfig = directory + "/kubeconfig"
+            try "apiVersion: v1\n".write(toFile: kubeconfig, atomically: true, encoding: .utf8)
+            let file = try ConfigurationFile(yaml: "kubeconfig: \(kubeconfig)\npodCIDRs: [10.0.0.0/8]\n", path: "c.yaml")
+            let resolved = try file.resolve()
+            #expect(resolved.daemon.policyDirectory == nil && resolved.daemon.kubernetesAPI == .kubeconfig(kubeconfig))
+            let inCluster = try file.resolve(overrides: ConfigurationFile.Overrides(inCluster: true))
+            #expect(inCluster.daemon.kubernetesAPI == .inCluster)
+            let both = try file.resolve(overrides: ConfigurationFile.Overrides(policyDirectory: directory))
+            #expect(both.daemon.policyDirectory == directory && both.daemon.kubernetesAPI == .kubeconfig(kubeconfig))
+            #expect(throws: ConfigurationFileError(
+                path: "c.yaml",
+                problems: [ConfigurationFileError.Problem(line: nil, key: "--in-cluster", message: "conflicts with --kubeconfig; pass one of them")]
+            )) { try file.resolve(overrides: ConfigurationFile.Overrides(kubeconfig: kubeconfig, inCluster: true)) }
         }
     }
 }

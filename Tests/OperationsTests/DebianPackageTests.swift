@@ -78,7 +78,10 @@ struct DebianPackageTests {
                     "Description": "Kubernetes NetworkPolicy enforcement for Linux hosts (NFQUEUE)",
                 ])
             // What every build needs, and what some builds add (static stdlib: the C++ runtime; conntrack support).
-            let required: Set<String> = ["iptables", "libc6", "libmnl0", "libnetfilter-queue1", "libnfnetlink0", "liburcu8"]
+            // zlib1g: the HTTP client of the Kubernetes API feed (async-http-client, through swift-nio-extras).
+            let required: Set<String> = [
+                "iptables", "libc6", "libmnl0", "libnetfilter-queue1", "libnfnetlink0", "liburcu8", "zlib1g",
+            ]
             let optional: Set<String> = ["libgcc-s1", "libstdc++6", "libnetfilter-conntrack3"]
             #expect(required.isSubset(of: depends) && depends.isSubset(of: required.union(optional)), "\(depends)")
             let control = try OperationsFixtures.run(["dpkg-deb", "-I", deb, "conffiles"])

@@ -24,9 +24,17 @@ struct StatusCommandTests {
           "rulesInstalled" : true,
           "snapshot" : {"compileMilliseconds" : 1.25, "generation" : 3, "identities" : 5, "namespaces" : 2,
                         "policies" : 1, "pods" : 4, "tableBytes" : 12288},
-          "sources" : [{"errors" : ["bad.yaml: line 3: unknown field"], "filesKeptFromLastGood" : ["bad.yaml"],
-                        "kind" : "directory", "lastChange" : "2025-01-02T03:04:05Z", "path" : "/etc/tollgate/policies.d",
-                        "readable" : true}],
+          "sourceConflicts" : ["NetworkPolicy app/web: defined by directory and api; the directory copy is in force"],
+          "sources" : [{"connected" : true, "errors" : ["bad.yaml: line 3: unknown field"],
+                        "filesKeptFromLastGood" : ["bad.yaml"], "kind" : "directory",
+                        "lastChange" : "2025-01-02T03:04:05Z", "name" : "directory", "objects" : 3,
+                        "objectsOverridden" : 0, "path" : "/etc/tollgate/policies.d", "readable" : true},
+                       {"connected" : false, "errors" : ["https://10.0.0.1:6443/api/v1/pods answered 503 Service Unavailable"],
+                        "events" : 42, "filesKeptFromLastGood" : [], "kind" : "kubernetes-api",
+                        "lastChange" : "2025-01-02T03:05:00Z",
+                        "lastError" : "https://10.0.0.1:6443/api/v1/pods answered 503 Service Unavailable",
+                        "malformedEvents" : 1, "name" : "api", "objects" : 7, "objectsOverridden" : 1,
+                        "path" : "https://10.0.0.1:6443", "readable" : false, "reconnects" : 3, "relists" : 6}],
           "uptimeSeconds" : 3725.5,
           "workerStatistics" : [
             {"accepted" : 600, "audited" : 0, "cacheHits" : 480, "cacheMisses" : 120, "dropped" : 20, "packets" : 620,
@@ -93,9 +101,13 @@ struct StatusCommandTests {
                     Kernel rules: installed, back end iptables (forced by --backend); failure mode open; audit off
                     Pod CIDRs: 10.244.0.0/16, fd00:244::/48; exempt: none
                     Sources:
-                      directory /etc/tollgate/policies.d: readable, last change 2025-01-02T03:04:05Z, 1 errors
+                      directory /etc/tollgate/policies.d: readable, 3 objects, last change 2025-01-02T03:04:05Z, 1 errors
                         error: bad.yaml: line 3: unknown field
                         kept from last good: bad.yaml
+                      kubernetes-api https://10.0.0.1:6443: NOT CONNECTED, 7 objects (1 overridden), last change 2025-01-02T03:05:00Z, 1 errors
+                        42 events, 6 lists, 3 reconnects, 1 malformed events
+                        error: https://10.0.0.1:6443/api/v1/pods answered 503 Service Unavailable
+                      conflict: NetworkPolicy app/web: defined by directory and api; the directory copy is in force
                     Snapshot: generation 3; 2 namespaces, 4 pods, 1 policies, 5 identities; tables 12.0 KiB, compiled in 1.25 ms
                     Queues: 0, 1, 2 workers
                       queue 0: 620 packets, 600 accepted, 20 dropped, 0 audited, snapshot generation 3

@@ -14,8 +14,8 @@ public import LinuxSupport
 public final class TollgateProcess: @unchecked Sendable {
     /// The command-line options of `tollgate run` that end-to-end tests vary.
     public struct Options: Sendable {
-        /// `--policy-dir`.
-        public var policyDirectory: String
+        /// `--policy-dir` (nil: none, for a daemon fed by the Kubernetes API only).
+        public var policyDirectory: String?
         /// `--pod-cidr`, repeated.
         public var podCIDRs: [String]
         /// `--exempt-cidr`, repeated.
@@ -39,7 +39,7 @@ public final class TollgateProcess: @unchecked Sendable {
 
         /// Creates options; the defaults match the routed test topology (10.244.0.0/16 and fd00:244::/48).
         public init(
-            policyDirectory: String, podCIDRs: [String] = ["10.244.0.0/16", "fd00:244::/48"], exemptCIDRs: [String] = [],
+            policyDirectory: String?, podCIDRs: [String] = ["10.244.0.0/16", "fd00:244::/48"], exemptCIDRs: [String] = [],
             workers: Int = 2, queueNumber: UInt16, failClosed: Bool = false, metricsPort: UInt16,
             backend: String? = nil, logLevel: String = "info", pollIntervalMilliseconds: Int? = nil
         ) {
@@ -57,7 +57,8 @@ public final class TollgateProcess: @unchecked Sendable {
 
         /// The arguments after the binary's path.
         public var arguments: [String] {
-            var result = ["run", "--policy-dir", policyDirectory]
+            var result = ["run"]
+            if let policyDirectory { result += ["--policy-dir", policyDirectory] }
             for cidr in podCIDRs { result += ["--pod-cidr", cidr] }
             for cidr in exemptCIDRs { result += ["--exempt-cidr", cidr] }
             result += ["--workers", "\(workers)", "--queue-num", "\(queueNumber)"]
@@ -114,6 +115,14 @@ public final class TollgateProcess: @unchecked Sendable {
             public var errors: [String]
             /// Files whose last good objects were kept because they failed to load.
             public var filesKeptFromLastGood: [String]
+            /// `directory` or `api`.
+            public var name: String?
+            /// Whether the source is read successfully now.
+            public var connected: Bool?
+            /// Objects the source holds.
+            public var objects: Int?
+            /// Of those, objects a source of higher precedence also defines.
+            public var objectsOverridden: Int?
         }
 
         /// This node and its peers (`nodes` in `/status`).
@@ -154,6 +163,8 @@ public final class TollgateProcess: @unchecked Sendable {
         public var sources: [Source]
         /// This node and its peers.
         public var nodes: Nodes
+        /// Keys defined by more than one source, each naming the source in force.
+        public var sourceConflicts: [String]?
     }
 
     /// A parsed Prometheus text exposition (`/metrics`).

@@ -8,6 +8,9 @@ policy directory (the file system is shared) and reports JSON lines on standard 
         the new policy. Attempts are non-blocking connects launched every --interval-ms (default 2), each judged
         within --timeout-ms (default 30: no SYN-ACK by then is a denial); the flip time is the launch time of the
         first attempt of a run of three with the new outcome. One line per trial: {"mode", "trial", "to", "ms"}.
+        With --api URL the flip is made through the Kubernetes API instead: the same policy as JSON, applied
+        through the fake API server's control port (URL, e.g. http://169.254.1.1:16444), which sends the watch
+        event; the time starts when the request is sent.
 
     measure.py revoke --dir DIR --staging DIR --server IP --trials 10
         Opens a connection to SERVER:8001 (an echo server) while allowed, sends one byte every 5 ms and waits for
@@ -16,6 +19,7 @@ policy directory (the file system is shared) and reports JSON lines on standard 
 """
 import argparse
 import errno
+import http.client
 import json
 import os
 import select
@@ -41,7 +45,38 @@ DENY = FLIP.format(ports="{protocol: TCP, port: 8999}")
 serial = [0]
 
 
+def flip_object(ports):
+    return {"kind": "NetworkPolicy", "apiVersion": "networking.k8s.io/v1",
+            "metadata": {"name": "flip", "namespace": "lat-server"},
+            "spec": {"podSelector": {"matchLabels": {"app": "server"}}, "policyTypes": ["Ingress"],
+                     "ingress": [{"from": [{"namespaceSelector": {"matchLabels": {"role": "client"}},
+                                            "podSelector": {"matchLabels": {"app": "client"}}}],
+                                  "ports": [ports]}]}}
+
+
+API_OBJECTS = {ALLOW: flip_object({"protocol": "TCP", "port": 8000, "endPort": 8001}),
+               DENY: flip_object({"protocol": "TCP", "port": 8999})}
+api_connection = [None]
+
+
+def apply_through_api(args, text):
+    """POSTs the flip policy to the fake API server's control port over one kept-alive connection."""
+    if api_connection[0] is None:
+        host, port = args.api.split("//", 1)[1].rsplit(":", 1)
+        api_connection[0] = http.client.HTTPConnection(host, int(port), timeout=10)
+    body = json.dumps({"object": API_OBJECTS[text]})
+    written = now()
+    api_connection[0].request("POST", "/control/apply", body=body, headers={"Content-Type": "application/json"})
+    response = api_connection[0].getresponse()
+    response.read()
+    if response.status != 200:
+        sys.exit("the API server refused the policy: %d" % response.status)
+    return written
+
+
 def write_flip(args, text):
+    if args.api:
+        return apply_through_api(args, text)
     serial[0] += 1
     staging = os.path.join(args.staging, f"flip-{serial[0]}.yaml")
     with open(staging, "w") as f:
@@ -166,6 +201,7 @@ def main():
     parser.add_argument("--trials", type=int, default=20)
     parser.add_argument("--interval-ms", type=float, default=2)
     parser.add_argument("--timeout-ms", type=float, default=30)
+    parser.add_argument("--api", help="flip through the fake API server's control URL instead of the directory")
     args = parser.parse_args()
     connect_mode(args) if args.mode == "connect" else revoke_mode(args)
 

@@ -5,7 +5,7 @@ TG_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 
 # The Debian packages Tollgate builds against and runs with.
 TG_PACKAGES=(libnetfilter-queue-dev libnfnetlink-dev libmnl-dev liburcu-dev libnetfilter-conntrack-dev
-    iptables nftables ipset conntrack iproute2 socat curl python3 procps)
+    zlib1g-dev iptables nftables ipset conntrack iproute2 socat curl python3 procps openssl)
 
 tg_install_dependencies() {
     local missing=()

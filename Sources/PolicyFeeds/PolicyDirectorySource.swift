@@ -13,27 +13,40 @@ import PolicyModel
 /// symbolic links) changed since they were last parsed; the others reuse their parsed objects, so a change to one
 /// file among thousands costs one file's parse. Objects are keyed by kind, namespace and name (``ObjectKey``);
 /// ``Outcome/objectsByKey`` is the per-source view a store merging several sources needs.
-final class PolicyDirectorySource {
+public final class PolicyDirectorySource {
     /// What a reload produced.
-    struct Outcome {
-        var objects: [ManifestObject]
+    public struct Outcome: Sendable {
+        /// The objects in force: the files that loaded, and the last good objects of those that did not.
+        public var objects: [ManifestObject]
         /// Errors of this load (files whose last good objects were kept, or the directory itself).
-        var errors: [PolicyError]
+        public var errors: [PolicyError]
         /// Whether the directory exists and could be listed.
-        var directoryReadable: Bool
+        public var directoryReadable: Bool
         /// Files whose errors made the source fall back to their last good objects.
-        var filesKeptFromLastGood: [String]
+        public var filesKeptFromLastGood: [String]
         /// Files parsed by this load (the others were unchanged and reused).
-        var filesParsed = 0
+        public var filesParsed = 0
+
+        /// An outcome with the given parts.
+        public init(
+            objects: [ManifestObject], errors: [PolicyError], directoryReadable: Bool, filesKeptFromLastGood: [String],
+            filesParsed: Int = 0
+        ) {
+            self.objects = objects
+            self.errors = errors
+            self.directoryReadable = directoryReadable
+            self.filesKeptFromLastGood = filesKeptFromLastGood
+            self.filesParsed = filesParsed
+        }
 
         /// The objects by kind, namespace and name (a key appears once: duplicates are reported and dropped).
-        var objectsByKey: [ObjectKey: ManifestObject] {
+        public var objectsByKey: [ObjectKey: ManifestObject] {
             Dictionary(objects.map { ($0.key, $0) }, uniquingKeysWith: { first, _ in first })
         }
     }
 
     /// What identifies one version of a file's contents without reading it.
-    struct FileFingerprint: Hashable {
+    public struct FileFingerprint: Hashable, Sendable {
         var device: UInt64
         var inode: UInt64
         var size: Int64
@@ -44,17 +57,19 @@ final class PolicyDirectorySource {
     }
 
     /// The name `/status` and logs use for this source.
-    let name = "directory"
-    let directory: String
+    public let name = "directory"
+    /// The directory read.
+    public let directory: String
     private var lastGood: [String: [ManifestObject]] = [:]
     private var lastFingerprint: [String: FileFingerprint]? = nil
     /// Parsed files by path, with the fingerprint they had just before they were read.
     private var parsed: [String: (fingerprint: FileFingerprint, result: FileLoadResult)] = [:]
 
-    init(directory: String) { self.directory = directory }
+    /// A source reading `directory`; nothing is read until ``load()``.
+    public init(directory: String) { self.directory = directory }
 
     /// The fingerprint of `path` (following symbolic links); nil when it cannot be read.
-    static func fingerprint(of path: String) -> FileFingerprint? {
+    public static func fingerprint(of path: String) -> FileFingerprint? {
         var status = stat()
         guard stat(path, &status) == 0 else { return nil }
         return FileFingerprint(
@@ -65,7 +80,7 @@ final class PolicyDirectorySource {
 
     /// A cheap summary of the directory: the fingerprints of the manifest files. Nil when the directory cannot be
     /// read.
-    func fingerprint() -> [String: FileFingerprint]? {
+    public func fingerprint() -> [String: FileFingerprint]? {
         guard let files = try? ManifestLoader.manifestFiles(in: directory) else { return nil }
         var result: [String: FileFingerprint] = [:]
         for file in files {
@@ -76,10 +91,10 @@ final class PolicyDirectorySource {
     }
 
     /// Whether the directory changed since the last load (the safety-net poll's question).
-    func hasChanged() -> Bool { fingerprint() != lastFingerprint }
+    public func hasChanged() -> Bool { fingerprint() != lastFingerprint }
 
     /// Loads the directory, parsing only files that changed.
-    func load() -> Outcome {
+    public func load() -> Outcome {
         let files: [String]
         do {
             files = try ManifestLoader.manifestFiles(in: directory)
