@@ -69,8 +69,8 @@ struct WatcherEventTests {
     }
 
     @Test(
-        "A burst applies 20 ms after its last event, at most 100 ms after its first",
-        arguments: [(0, 0, 20), (0, 30, 50), (0, 79, 99), (0, 80, 100), (0, 95, 100), (10, 200, 110)])
+        "A burst applies 5 ms after its last event, at most 100 ms after its first",
+        arguments: [(0, 0, 5), (0, 30, 35), (0, 94, 99), (0, 95, 100), (0, 97, 100), (10, 200, 110)])
     func debounceDeadline(first: Int, last: Int, expected: Int) {
         let origin = ContinuousClock.now
         let debounce = DirectoryWatchDebounce()
