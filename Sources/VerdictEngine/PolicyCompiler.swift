@@ -660,9 +660,13 @@ struct CompileContext {
             namedPorts += identityNamedPorts[identity]
         }
 
+        let slotInfos = zip(slotIdentity, slotClass).map { SlotInfo(identity: $0, blockClass: $1) }
+        let ipv4 = builders[0].build()
+        let ipv6 = builders[1].build()
         return VerdictTables(
-            ipv4: builders[0].build(), ipv6: builders[1].build(),
-            slots: FixedArray(zip(slotIdentity, slotClass).map { SlotInfo(identity: $0, blockClass: $1) }),
+            ipv4: ipv4, ipv6: ipv6, slots: FixedArray(slotInfos),
+            ipv4Leaves: FixedArray(ipv4.values.elements.map { slotInfos[Int($0)] }),
+            ipv6Leaves: FixedArray(ipv6.values.elements.map { slotInfos[Int($0)] }),
             classWords: classWords, classBits: FixedArray(classBits), identities: FixedArray(identities),
             namedPorts: FixedArray(namedPorts), programs: FixedArray(programs),
             identitySets: FixedArray(identitySets), setWords: FixedArray(setWords),

@@ -170,8 +170,8 @@ extension VerdictTables {
     /// `evaluate(_:)` when the snapshot has cluster-wide policies. Allocation-free, lock-free, free of reference
     /// counting, like the NetworkPolicy-only path.
     func evaluateTiers(_ flow: FlowKey) -> Verdict {
-        let sourceInfo = slots[slot(of: flow.source)]
-        let destinationInfo = slots[slot(of: flow.destination)]
+        let sourceInfo = slotInfo(of: flow.source)
+        let destinationInfo = slotInfo(of: flow.destination)
         let transport = flow.transport.rawValue
         let port = flow.destinationPort
         // Both programs' first words are read before either is run, so that their cache misses overlap instead of

@@ -128,6 +128,10 @@ public struct VerdictTables: @unchecked Sendable {
     let ipv4: PrefixTrie
     let ipv6: PrefixTrie
     let slots: FixedArray<SlotInfo>
+    /// Per leaf (value run) of `ipv4` and of `ipv6`: the `SlotInfo` of the leaf's slot, so that a verdict reads
+    /// one table after the trie walk instead of the leaf's slot and then the slot's entry.
+    let ipv4Leaves: FixedArray<SlotInfo>
+    let ipv6Leaves: FixedArray<SlotInfo>
     /// Per ipBlock class, `classWords` words: bit b is set when the class lies inside ipBlock b.
     let classWords: Int
     let classBits: FixedArray<UInt64>
@@ -161,14 +165,21 @@ public struct VerdictTables: @unchecked Sendable {
         }
     }
 
+    /// What the address slot of `address` stands for: `slots[slot(of: address)]`, one memory read shorter.
+    @inline(__always)
+    func slotInfo(of address: IPAddress) -> SlotInfo {
+        switch address {
+        case .v4(let a): return ipv4Leaves[ipv4.leafIndex(a.rawValue)]
+        case .v6(let a): return ipv6Leaves[ipv6.leafIndex(a.rawValue)]
+        }
+    }
+
     /// Decides a connection: the source pod's egress (if it is a pod) and the destination pod's ingress (if it
     /// is a pod) must both allow it. Allocation-free, lock-free, and free of reference counting.
     public func evaluate(_ flow: FlowKey) -> Verdict {
         if tiered { return evaluateTiers(flow) }
-        let source = slot(of: flow.source)
-        let destination = slot(of: flow.destination)
-        let sourceInfo = slots[source]
-        let destinationInfo = slots[destination]
+        let sourceInfo = slotInfo(of: flow.source)
+        let destinationInfo = slotInfo(of: flow.destination)
         let transport = flow.transport.rawValue
         let port = flow.destinationPort
         var isolated = false
@@ -320,7 +331,8 @@ public struct VerdictTables: @unchecked Sendable {
 
     /// The bytes of every table.
     var byteCount: Int {
-        ipv4.byteCount + ipv6.byteCount + slots.byteCount + classBits.byteCount + identities.byteCount
+        ipv4.byteCount + ipv6.byteCount + slots.byteCount + ipv4Leaves.byteCount + ipv6Leaves.byteCount
+            + classBits.byteCount + identities.byteCount
             + namedPorts.byteCount + programs.byteCount + identitySets.byteCount + setWords.byteCount
             + explainPrograms.byteCount + explainIngress.byteCount + explainEgress.byteCount
             + explainTiers.byteCount + tierPeerClasses.byteCount
@@ -330,6 +342,8 @@ public struct VerdictTables: @unchecked Sendable {
         ipv4.deallocate()
         ipv6.deallocate()
         slots.deallocate()
+        ipv4Leaves.deallocate()
+        ipv6Leaves.deallocate()
         classBits.deallocate()
         identities.deallocate()
         namedPorts.deallocate()
