@@ -393,23 +393,37 @@ struct CompileContext {
         code[countIndex] = count
     }
 
-    /// Encodes the tiered program of one identity and direction (see `VerdictTables`): a header of three
+    /// Encodes the tiered program of one identity and direction (see `VerdictTables`): a header of seven
     /// words, then the admin rules, then the rules of the next tier (NetworkPolicy when `isolated`, otherwise
     /// baseline), each section deduplicated on its own: an admin rule must not hide a later NetworkPolicy rule of
-    /// the same ports and peers, which a Pass can hand over to.
+    /// the same ports and peers, which a Pass can hand over to. Admin and baseline sections use the tier rule
+    /// encoding, whose peers are bits of `masks`.
     func encodeTieredProgram(
-        admin: [UInt32], next: [UInt32], isolated: Bool, bodies: [[UInt32]], contentIDs: [UInt32], into code: inout [UInt32]
+        admin: [UInt32], next: [UInt32], isolated: Bool, masks: TierPeerMasks, bodies: [[UInt32]],
+        contentIDs: [UInt32], into code: inout [UInt32]
     ) {
         var adminSection: [UInt32] = []
         var nextSection: [UInt32] = []
-        encodeProgram(admin, deduplicate: true, bodies: bodies, contentIDs: contentIDs, into: &adminSection)
-        encodeProgram(next, deduplicate: true, bodies: bodies, contentIDs: contentIDs, into: &nextSection)
-        // Each section's first word is its rule count, which moves into the header.
-        code.append(adminSection[0])
-        code.append(nextSection[0] | (isolated ? VerdictTables.isolatedFlag : 0))
-        code.append(UInt32(adminSection.count + 2))
-        code += adminSection.dropFirst()
-        code += nextSection.dropFirst()
+        let adminSummary = encodeTierSection(
+            admin, masks: masks, bodies: bodies, contentIDs: contentIDs, into: &adminSection)
+        let nextSummary: (count: UInt32, mask: UInt64)
+        if isolated {
+            encodeProgram(next, deduplicate: true, bodies: bodies, contentIDs: contentIDs, into: &nextSection)
+            // The first word is the rule count, which moves into the header; the mask is not read.
+            nextSummary = (nextSection.removeFirst(), ~0)
+        } else {
+            nextSummary = encodeTierSection(
+                next, masks: masks, bodies: bodies, contentIDs: contentIDs, into: &nextSection)
+        }
+        code.append(adminSummary.count)
+        code.append(nextSummary.count | (isolated ? VerdictTables.isolatedFlag : 0))
+        code.append(UInt32(VerdictTables.tieredHeaderWords + adminSection.count))
+        code.append(UInt32(truncatingIfNeeded: adminSummary.mask))
+        code.append(UInt32(truncatingIfNeeded: adminSummary.mask >> 32))
+        code.append(UInt32(truncatingIfNeeded: nextSummary.mask))
+        code.append(UInt32(truncatingIfNeeded: nextSummary.mask >> 32))
+        code += adminSection
+        code += nextSection
     }
 
     // MARK: Address classes and tables
@@ -538,6 +552,10 @@ struct CompileContext {
 
         // Rule programs per identity and direction; identities selected by the same policies share them.
         let encoded = encodeRuleBodies()
+        let tierPeers =
+            tierClasses == nil
+            ? TierPeerMasks(ruleBits: [], identityMasks: [], classMasks: [])
+            : tierPeerMasks(classBits: classBits, classWords: classWords, classCount: classList.count)
         var programs: [UInt32] = []
         var explainPrograms: [UInt32] = []
         var placed: [[UInt32]: (hot: Int32, explain: Int32)] = [:]
@@ -579,8 +597,8 @@ struct CompileContext {
             if let offset = placedTiered[key] { return offset }
             let offset = Int32(programs.count)
             encodeTieredProgram(
-                admin: admin, next: next, isolated: isolated, bodies: encoded.bodies, contentIDs: encoded.contentIDs,
-                into: &programs)
+                admin: admin, next: next, isolated: isolated, masks: tierPeers, bodies: encoded.bodies,
+                contentIDs: encoded.contentIDs, into: &programs)
             placedTiered[key] = offset
             return offset
         }
@@ -637,18 +655,23 @@ struct CompileContext {
                     namespace: identityNamespace[identity],
                     audited: state.namespaces[Int(identityNamespace[identity])].enforcement == .audit ? 1 : 0,
                     ingress: hotIngress, egress: hotEgress,
-                    namedPortStart: UInt32(namedPorts.count), namedPortCount: UInt32(identityNamedPorts[identity].count)))
+                    namedPortStart: UInt32(namedPorts.count), namedPortCount: UInt32(identityNamedPorts[identity].count),
+                    tierPeers: tierPeers.identityMasks.isEmpty ? 0 : tierPeers.identityMasks[identity]))
             namedPorts += identityNamedPorts[identity]
         }
 
+        let slotInfos = zip(slotIdentity, slotClass).map { SlotInfo(identity: $0, blockClass: $1) }
+        let ipv4 = builders[0].build()
+        let ipv6 = builders[1].build()
         return VerdictTables(
-            ipv4: builders[0].build(), ipv6: builders[1].build(),
-            slots: FixedArray(zip(slotIdentity, slotClass).map { SlotInfo(identity: $0, blockClass: $1) }),
+            ipv4: ipv4, ipv6: ipv6, slots: FixedArray(slotInfos),
+            ipv4Leaves: FixedArray(ipv4.values.elements.map { slotInfos[Int($0)] }),
+            ipv6Leaves: FixedArray(ipv6.values.elements.map { slotInfos[Int($0)] }),
             classWords: classWords, classBits: FixedArray(classBits), identities: FixedArray(identities),
             namedPorts: FixedArray(namedPorts), programs: FixedArray(programs),
             identitySets: FixedArray(identitySets), setWords: FixedArray(setWords),
             explainPrograms: FixedArray(explainPrograms), explainIngress: FixedArray(explainIngress),
             explainEgress: FixedArray(explainEgress), tiered: tierClasses != nil,
-            explainTiers: FixedArray(explainTierInfos))
+            explainTiers: FixedArray(explainTierInfos), tierPeerClasses: FixedArray(tierPeers.classMasks))
     }
 }

@@ -19,22 +19,31 @@ struct PrefixTrie: Sendable {
     /// Looks up a key held in the top `width` bits of `key`'s natural width (IPv4: a `UInt32`, IPv6: `UInt128`).
     @inlinable @inline(__always)
     func lookup<Key: FixedWidthInteger & UnsignedInteger>(_ key: Key) -> UInt32 {
+        values[leafIndex(key)]
+    }
+
+    /// The index in `values` of the run that holds `key`'s value: tables kept per leaf (`VerdictTables`) are
+    /// read with it directly, without a second indirection through the value.
+    @inlinable @inline(__always)
+    func leafIndex<Key: FixedWidthInteger & UnsignedInteger>(_ key: Key) -> Int {
         var node = 0
-        var shift = Key.bitWidth - 8
+        var shift = Key.bitWidth &- 8
+        // Masking shifts (`&>>`, `&<<`): every amount is in range, and the checked forms cost a compare and a
+        // branch per step on the verdict path.
         while true {
-            let slot = Int(truncatingIfNeeded: key >> shift) & 0xFF
-            let word = slot >> 6
+            let slot = Int(truncatingIfNeeded: key &>> shift) & 0xFF
+            let word = slot &>> 6
             let bit = UInt64(slot & 63)
             let words = node &* 8
             let childWord = bitmaps[words &+ word]
-            if childWord & (1 << bit) != 0 {
-                let below = childWord & ((1 << bit) &- 1)
+            if childWord & (1 &<< bit) != 0 {
+                let below = childWord & ((1 &<< bit) &- 1)
                 node = Int(bases[words &+ word]) &+ below.nonzeroBitCount
                 shift &-= 8
                 continue
             }
-            let leafWord = bitmaps[words &+ 4 &+ word] & (~UInt64(0) >> (63 &- bit))
-            return values[Int(bases[words &+ 4 &+ word]) &+ leafWord.nonzeroBitCount &- 1]
+            let leafWord = bitmaps[words &+ 4 &+ word] & (~UInt64(0) &>> (63 &- bit))
+            return Int(bases[words &+ 4 &+ word]) &+ leafWord.nonzeroBitCount &- 1
         }
     }
 

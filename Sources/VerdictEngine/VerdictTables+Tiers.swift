@@ -17,6 +17,56 @@ extension VerdictTables {
     /// The word of a program that means "no rule matched" (action 3 does not exist).
     static let noMatch: UInt32 = .max
 
+    /// The words of a tiered program's header: counts, next offset, and the two sections' peer masks.
+    static let tieredHeaderWords = 7
+
+    /// Runs `count` tier rules (the tier rule encoding of `VerdictTables`) from `start` for a peer whose tier
+    /// peer mask is `peerMask`: the word (`ruleID | action << 30`) of the first rule that matches, or `noMatch`.
+    @inline(__always)
+    func firstMatchingTierWord(
+        _ code: FixedArray<UInt32>, from start: Int, count: Int, peerMask: UInt64, peer: SlotInfo,
+        destinationIdentity: Int32, transport: UInt8, port: UInt16
+    ) -> UInt32 {
+        var cursor = start
+        var remaining = count
+        while remaining > 0 {
+            remaining &-= 1
+            let word = code[cursor]
+            let counts = code[cursor &+ 1]
+            let bit = code[cursor &+ 2]
+            let portCount = Int(counts & 0xFFFF)
+            let peerCount = Int(counts >> 16)
+            let portStart = cursor &+ 3
+            let peerStart = portStart &+ portCount &* 2
+            cursor = peerStart &+ peerCount
+            if peerMask & (1 &<< UInt64(bit)) == 0 { continue }
+            if portCount > 0
+                && !portsMatch(
+                    code, from: portStart, count: portCount, destinationIdentity: destinationIdentity,
+                    transport: transport, port: port)
+            {
+                continue
+            }
+            if peerCount > 0 && !peersMatch(code, from: peerStart, count: peerCount, peer: peer) { continue }
+            return word
+        }
+        return VerdictTables.noMatch
+    }
+
+    /// The tier peer mask of `peer` (see `TierPeerMasks`): the bits of the admin and baseline peer lists that
+    /// match it.
+    @inline(__always)
+    func tierPeerMask(of peer: SlotInfo) -> UInt64 {
+        let classMask = tierPeerClasses[Int(peer.blockClass)]
+        return peer.identity >= 0 ? classMask | identities[Int(peer.identity)].tierPeers : classMask
+    }
+
+    /// A tiered program's section mask: two words, low first, at `offset`.
+    @inline(__always)
+    func sectionMask(at offset: Int) -> UInt64 {
+        UInt64(programs[offset]) | UInt64(programs[offset &+ 1]) &<< 32
+    }
+
     /// Runs `count` rules of `code` from `cursor`: the word (`ruleID | action << 30`) of the first rule that
     /// matches, or `noMatch`. A plain loop (no closure) so that it inlines into the verdict.
     @inline(__always)
@@ -66,21 +116,22 @@ extension VerdictTables {
     /// rules for the pod): the first matching admin rule decides unless it passes; then the NetworkPolicy rules
     /// if one isolates the pod in this direction; otherwise the first matching baseline rule (a Pass there hands
     /// over to the default); otherwise allowed. Returns the outcome and the deciding rule (-1 for none, and for a
-    /// NetworkPolicy denial). `adminCount` is the program's first word, read by the caller.
+    /// NetworkPolicy denial). `adminCount` is the program's first word, read by the caller; `peerMask` is the
+    /// peer's `tierPeerMask(of:)`.
     @inline(__always)
     func decide(
-        program: Int32, adminCount: UInt32, peer: SlotInfo, destinationIdentity: Int32, transport: UInt8,
-        port: UInt16
+        program: Int32, adminCount: UInt32, peer: SlotInfo, peerMask: UInt64, destinationIdentity: Int32,
+        transport: UInt8, port: UInt16
     ) -> (outcome: UInt8, rule: Int32) {
         guard program >= 0 else { return (Outcome.notIsolated, -1) }
         let base = Int(program)
         let adminCount = Int(adminCount)
         let next = programs[base &+ 1]
         var passed = false
-        if adminCount > 0 {
-            let word = firstMatchingWord(
-                programs, from: base &+ 3, count: adminCount, peer: peer, destinationIdentity: destinationIdentity,
-                transport: transport, port: port)
+        if adminCount > 0 && sectionMask(at: base &+ 3) & peerMask != 0 {
+            let word = firstMatchingTierWord(
+                programs, from: base &+ VerdictTables.tieredHeaderWords, count: adminCount, peerMask: peerMask,
+                peer: peer, destinationIdentity: destinationIdentity, transport: transport, port: port)
             if word != VerdictTables.noMatch {
                 let rule = Int32(bitPattern: word & VerdictTables.ruleMask)
                 switch word >> VerdictTables.actionShift {
@@ -90,13 +141,21 @@ extension VerdictTables {
                 }
             }
         }
-        let word = firstMatchingWord(
-            programs, from: base &+ Int(programs[base &+ 2]), count: Int(next & ~VerdictTables.isolatedFlag),
-            peer: peer, destinationIdentity: destinationIdentity, transport: transport, port: port)
+        let nextStart = base &+ Int(programs[base &+ 2])
+        let nextCount = Int(next & ~VerdictTables.isolatedFlag)
         if next & VerdictTables.isolatedFlag != 0 {
+            let word = firstMatchingWord(
+                programs, from: nextStart, count: nextCount, peer: peer, destinationIdentity: destinationIdentity,
+                transport: transport, port: port)
             return word != VerdictTables.noMatch
                 ? (Outcome.policyAllowed, Int32(bitPattern: word & VerdictTables.ruleMask)) : (Outcome.policyDenied, -1)
         }
+        let word =
+            nextCount > 0 && sectionMask(at: base &+ 5) & peerMask != 0
+            ? firstMatchingTierWord(
+                programs, from: nextStart, count: nextCount, peerMask: peerMask, peer: peer,
+                destinationIdentity: destinationIdentity, transport: transport, port: port)
+            : VerdictTables.noMatch
         if word != VerdictTables.noMatch {
             let rule = Int32(bitPattern: word & VerdictTables.ruleMask)
             switch word >> VerdictTables.actionShift {
@@ -111,8 +170,8 @@ extension VerdictTables {
     /// `evaluate(_:)` when the snapshot has cluster-wide policies. Allocation-free, lock-free, free of reference
     /// counting, like the NetworkPolicy-only path.
     func evaluateTiers(_ flow: FlowKey) -> Verdict {
-        let sourceInfo = slots[slot(of: flow.source)]
-        let destinationInfo = slots[slot(of: flow.destination)]
+        let sourceInfo = slotInfo(of: flow.source)
+        let destinationInfo = slotInfo(of: flow.destination)
         let transport = flow.transport.rawValue
         let port = flow.destinationPort
         // Both programs' first words are read before either is run, so that their cache misses overlap instead of
@@ -125,7 +184,7 @@ extension VerdictTables {
         if sourceInfo.identity >= 0 {
             egress = decide(
                 program: egressProgram, adminCount: egressAdminCount, peer: destinationInfo,
-                destinationIdentity: destinationInfo.identity, transport: transport, port: port)
+                peerMask: tierPeerMask(of: destinationInfo), destinationIdentity: destinationInfo.identity, transport: transport, port: port)
             if egress.outcome >= Outcome.adminDenied {
                 let audited = identities[Int(sourceInfo.identity)].audited != 0
                 switch egress.outcome {
@@ -142,7 +201,7 @@ extension VerdictTables {
         if destinationInfo.identity >= 0 {
             ingress = decide(
                 program: ingressProgram, adminCount: ingressAdminCount, peer: sourceInfo,
-                destinationIdentity: destinationInfo.identity, transport: transport, port: port)
+                peerMask: tierPeerMask(of: sourceInfo), destinationIdentity: destinationInfo.identity, transport: transport, port: port)
             if ingress.outcome >= Outcome.adminDenied {
                 let audited = identities[Int(destinationInfo.identity)].audited != 0
                 let reason: VerdictReason

@@ -66,7 +66,8 @@ struct TierInfo: BitwiseCopyable {
 }
 
 /// Per identity: its namespace, the offsets of its rule programs (-1: not isolated in that direction; with
-/// cluster-wide policies, its tiered programs, -1 when no tier has rules for it), and its named container ports.
+/// cluster-wide policies, its tiered programs, -1 when no tier has rules for it), its named container ports, and
+/// the tier peer lists its pods are in (32 bytes: two to a cache line, none straddling one).
 struct IdentityInfo: BitwiseCopyable {
     var namespace: Int32
     /// Nonzero when the identity's namespace is in audit mode.
@@ -75,6 +76,9 @@ struct IdentityInfo: BitwiseCopyable {
     var egress: Int32
     var namedPortStart: UInt32
     var namedPortCount: UInt32
+    /// With cluster-wide policies: the bits of the admin and baseline peer lists that match this identity's pods
+    /// through an identity set (`TierPeerMasks`); 0 without.
+    var tierPeers: UInt64
 }
 
 /// The compiled tables of a snapshot, as plain memory: what a worker reads for every verdict.
@@ -103,7 +107,16 @@ struct IdentityInfo: BitwiseCopyable {
 ///     nextCount | isolated << 31              rules of the next tier: NetworkPolicy when one isolates the
 ///                                             identity in this direction, otherwise baseline
 ///     nextOffset                              where the next tier's rules start, from the program's start
-///     admin rules, then next-tier rules       in the rule encoding above
+///     adminMask (2 words, low first)          the peer-list bits of the admin rules
+///     nextMask (2 words, low first)           the same for baseline rules (all ones for NetworkPolicy rules)
+///     admin rules, then next-tier rules       admin and baseline rules in the tier rule encoding below,
+///                                             NetworkPolicy rules in the rule encoding above
+///
+/// A tier rule is `ruleID | action << 30`, `portCount | peerCount << 16`, the bit of its peer list
+/// (`TierPeerMasks`), its ports, and its peers only when that bit is the shared overflow bit (otherwise
+/// `peerCount` is 0 and the bit alone decides). The peer's mask (`tierPeerClasses[class]`, or'ed with its
+/// identity's `tierPeers` for a pod) has the bits of exactly the lists that match it, so a section whose mask
+/// shares no bit with the peer's is skipped without reading its rules.
 ///
 /// The first matching admin rule decides unless its action is Pass, which continues at `nextOffset`; then the
 /// first matching NetworkPolicy rule allows (none: denied), or the first matching baseline rule decides (none,
@@ -115,6 +128,10 @@ public struct VerdictTables: @unchecked Sendable {
     let ipv4: PrefixTrie
     let ipv6: PrefixTrie
     let slots: FixedArray<SlotInfo>
+    /// Per leaf (value run) of `ipv4` and of `ipv6`: the `SlotInfo` of the leaf's slot, so that a verdict reads
+    /// one table after the trie walk instead of the leaf's slot and then the slot's entry.
+    let ipv4Leaves: FixedArray<SlotInfo>
+    let ipv6Leaves: FixedArray<SlotInfo>
     /// Per ipBlock class, `classWords` words: bit b is set when the class lies inside ipBlock b.
     let classWords: Int
     let classBits: FixedArray<UInt64>
@@ -131,6 +148,9 @@ public struct VerdictTables: @unchecked Sendable {
     let tiered: Bool
     /// Per identity, its admin and baseline programs in `explainPrograms`.
     let explainTiers: FixedArray<TierInfo>
+    /// Per address class, the tier peer lists that match its addresses (`TierPeerMasks.classMasks`); empty
+    /// without cluster-wide policies.
+    let tierPeerClasses: FixedArray<UInt64>
 
     static let blockFlag: UInt32 = 0x8000_0000
     /// In a tiered program's second header word: a NetworkPolicy isolates the identity in this direction.
@@ -145,14 +165,21 @@ public struct VerdictTables: @unchecked Sendable {
         }
     }
 
+    /// What the address slot of `address` stands for: `slots[slot(of: address)]`, one memory read shorter.
+    @inline(__always)
+    func slotInfo(of address: IPAddress) -> SlotInfo {
+        switch address {
+        case .v4(let a): return ipv4Leaves[ipv4.leafIndex(a.rawValue)]
+        case .v6(let a): return ipv6Leaves[ipv6.leafIndex(a.rawValue)]
+        }
+    }
+
     /// Decides a connection: the source pod's egress (if it is a pod) and the destination pod's ingress (if it
     /// is a pod) must both allow it. Allocation-free, lock-free, and free of reference counting.
     public func evaluate(_ flow: FlowKey) -> Verdict {
         if tiered { return evaluateTiers(flow) }
-        let source = slot(of: flow.source)
-        let destination = slot(of: flow.destination)
-        let sourceInfo = slots[source]
-        let destinationInfo = slots[destination]
+        let sourceInfo = slotInfo(of: flow.source)
+        let destinationInfo = slotInfo(of: flow.destination)
         let transport = flow.transport.rawValue
         let port = flow.destinationPort
         var isolated = false
@@ -274,8 +301,8 @@ public struct VerdictTables: @unchecked Sendable {
             index &+= 1
             if ref & VerdictTables.blockFlag != 0 {
                 let block = Int(ref & ~VerdictTables.blockFlag)
-                let word = classBits[Int(peer.blockClass) &* classWords &+ (block >> 6)]
-                if word & (1 << UInt64(block & 63)) != 0 { return true }
+                let word = classBits[Int(peer.blockClass) &* classWords &+ (block &>> 6)]
+                if word & (1 &<< UInt64(block & 63)) != 0 { return true }
             } else if peer.identity >= 0, setContains(Int(ref), identity: peer.identity) {
                 return true
             }
@@ -291,12 +318,12 @@ public struct VerdictTables: @unchecked Sendable {
             return true
         case CompiledIdentitySet.Kind.namespaces.rawValue:
             let namespace = Int(identities[Int(identity)].namespace)
-            guard namespace >> 6 < Int(set.wordCount) else { return false }
-            return setWords[Int(set.wordOffset) &+ (namespace >> 6)] & (1 << UInt64(namespace & 63)) != 0
+            guard namespace &>> 6 < Int(set.wordCount) else { return false }
+            return setWords[Int(set.wordOffset) &+ (namespace &>> 6)] & (1 &<< UInt64(namespace & 63)) != 0
         case CompiledIdentitySet.Kind.identities.rawValue:
             let offset = Int(identity) &- Int(set.base)
-            guard offset >= 0, offset >> 6 < Int(set.wordCount) else { return false }
-            return setWords[Int(set.wordOffset) &+ (offset >> 6)] & (1 << UInt64(offset & 63)) != 0
+            guard offset >= 0, offset &>> 6 < Int(set.wordCount) else { return false }
+            return setWords[Int(set.wordOffset) &+ (offset &>> 6)] & (1 &<< UInt64(offset & 63)) != 0
         default:
             return false
         }
@@ -304,16 +331,19 @@ public struct VerdictTables: @unchecked Sendable {
 
     /// The bytes of every table.
     var byteCount: Int {
-        ipv4.byteCount + ipv6.byteCount + slots.byteCount + classBits.byteCount + identities.byteCount
+        ipv4.byteCount + ipv6.byteCount + slots.byteCount + ipv4Leaves.byteCount + ipv6Leaves.byteCount
+            + classBits.byteCount + identities.byteCount
             + namedPorts.byteCount + programs.byteCount + identitySets.byteCount + setWords.byteCount
             + explainPrograms.byteCount + explainIngress.byteCount + explainEgress.byteCount
-            + explainTiers.byteCount
+            + explainTiers.byteCount + tierPeerClasses.byteCount
     }
 
     func deallocate() {
         ipv4.deallocate()
         ipv6.deallocate()
         slots.deallocate()
+        ipv4Leaves.deallocate()
+        ipv6Leaves.deallocate()
         classBits.deallocate()
         identities.deallocate()
         namedPorts.deallocate()
@@ -324,5 +354,6 @@ public struct VerdictTables: @unchecked Sendable {
         explainIngress.deallocate()
         explainEgress.deallocate()
         explainTiers.deallocate()
+        tierPeerClasses.deallocate()
     }
 }

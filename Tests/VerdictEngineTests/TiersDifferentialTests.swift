@@ -19,6 +19,39 @@ struct TiersDifferentialTests {
         scale.checkCornerClusters(batch: batch, tiers: true, label: "tiers")
     }
 
+    /// A tier rule's peers become one bit of a 64-bit mask only for the first 63 distinct peer lists; later
+    /// lists share the overflow bit and keep their peers in the program. Seventy filler policies, evaluated first
+    /// (priority 0, names sorting before the generator's), take the 63 bits, so every admin and baseline rule of
+    /// the corner-case cluster takes the overflow path. The fillers' peers are documentation addresses, which no pod
+    /// or query uses; the reference evaluator and the oracle see the fillers too.
+    @Test("More than 63 distinct admin peer lists: rules beyond the mask's bits still agree", arguments: 0..<2)
+    func overflowingPeerListsAgree(batch: Int) {
+        let fillers = (0..<70).map { index in
+            AdminNetworkPolicy(
+                name: "aa-filler-\(100 + index)", priority: 0, subject: .namespaces(.everything),
+                ingress: [AdminPolicyRule(action: .deny, peers: [.networks([IPPrefix("203.0.113.\(index)/32")!])])],
+                egress: [AdminPolicyRule(action: .deny, peers: [.networks([IPPrefix("198.51.100.\(index)/32")!])])])
+        }
+        var failures = 0
+        var asked = 0
+        for seed in stride(from: UInt64(1 + batch), through: 40, by: 2) {
+            let cluster = CornerCaseCluster(seed: seed, queries: 1000, tiers: true)
+            let corner = cluster.state
+            let state = ClusterState(
+                namespaces: corner.namespaces, pods: corner.pods, networkPolicies: corner.networkPolicies,
+                adminPolicies: fillers + corner.adminPolicies, nodes: corner.nodes)
+            var check = DifferentialCheck(label: "overflowing peer lists, corner seed \(seed)", state: state)
+            for (index, flow) in cluster.queries.enumerated() {
+                check.check(flow, explaining: index % DifferentialScale.explainEvery == 0)
+            }
+            asked += check.asked
+            failures += check.mismatchCount
+            for mismatch in check.mismatches { Issue.record(Comment(rawValue: mismatch)) }
+        }
+        #expect(failures == 0)
+        #expect(asked == 20 * 1000)
+    }
+
     /// The generator must produce the tier corners, or the differential test proves little.
     @Test("The tiered generator covers every reason and every kind of peer and port")
     func generatorCoversTheTiers() {
