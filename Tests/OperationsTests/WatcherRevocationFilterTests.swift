@@ -136,6 +136,24 @@ struct WatcherRevocationFilterTests {
         #expect(filter.decide(item.entry, evaluate: Self.evaluate) == item.expected)
     }
 
+    /// A peer node's source address is not Tollgate's to judge here (that peer judged it), as in the kernel rules;
+    /// the same address as a destination still is.
+    @Test("Trusted peer sources are not candidates; trusted destinations still are")
+    func trustedPeerSourcesAreSkipped() {
+        let denied = ConntrackEntry(
+            source: Self.address("10.244.3.10"), destination: Self.address("10.244.1.11"), transport: .tcp,
+            sourcePort: 40000, destinationPort: 8080)
+        let towardsPeer = ConntrackEntry(
+            source: Self.address("10.244.1.11"), destination: Self.address("10.244.3.10"), transport: .tcp,
+            sourcePort: 40000, destinationPort: 8080)
+        let plain = RevocationFilter(podCIDRs: Self.filterPods, exemptCIDRs: Self.filterExempt)
+        let trusting = RevocationFilter(
+            podCIDRs: Self.filterPods, exemptCIDRs: Self.filterExempt, trustedSourceCIDRs: [Self.prefix("10.244.3.10/32")])
+        #expect(plain.decide(denied, evaluate: Self.evaluate) == .revoke)
+        #expect(trusting.decide(denied, evaluate: Self.evaluate) == .notCandidate)
+        #expect(trusting.decide(towardsPeer, evaluate: Self.evaluate) == .allowed)
+    }
+
     @Test("The judged flow is the original source and the reply source (after DNAT), ports likewise")
     func judgedFlowFollowsDestinationNAT() {
         let entry = ConntrackEntry(
