@@ -11,7 +11,8 @@ import Synchronization
 /// reported in ``conflicts`` and in each source's status.
 ///
 /// Every change calls the change handler (outside the lock): the daemon debounces those calls into one new
-/// snapshot. Safe from any thread.
+/// snapshot, and takes the merged view's changes since the last snapshot with ``takeChanges()``, so a reload
+/// costs in proportion to what changed. Safe from any thread.
 public final class ObjectStore: Sendable {
     private struct Source {
         var objects: [ObjectKey: ManifestObject] = [:]
@@ -22,6 +23,10 @@ public final class ObjectStore: Sendable {
         /// In order of precedence.
         var sources: [Source] = []
         var changeHandler: (@Sendable () -> Void)? = nil
+        /// Keys whose merged object may have changed since the last ``takeChanges()``.
+        var changedKeys: Set<ObjectKey> = []
+        /// Keys held by more than one source.
+        var conflictKeys: Set<ObjectKey> = []
     }
 
     private let state = Mutex(State())
@@ -46,27 +51,39 @@ public final class ObjectStore: Sendable {
     /// a relist or a directory reload. Returns whether anything changed.
     @discardableResult
     public func replace(source: String, kinds: Set<String>? = nil, with objects: [ManifestObject]) -> Bool {
-        change(source) { current in
-            var next = current
-            if let kinds {
-                next = next.filter { !kinds.contains($0.key.kind) }
-            } else {
-                next.removeAll(keepingCapacity: true)
-            }
+        change(source) { current, changed in
+            var next = kinds.map { kinds in current.filter { !kinds.contains($0.key.kind) } } ?? [:]
+            next.reserveCapacity(current.count)
             for object in objects { next[object.key] = object }
-            guard next != current else { return false }
-            current = next
-            return true
+            for (key, object) in current where next[key] != object { changed.insert(key) }
+            for key in next.keys where current[key] == nil { changed.insert(key) }
+            if !changed.isEmpty { current = next }
+        }
+    }
+
+    /// Applies `changes` to the objects of `source`: a cost in proportion to the change (a directory reload that
+    /// parsed one file, say). Returns whether anything changed.
+    @discardableResult
+    public func apply(source: String, _ changes: ObjectChanges) -> Bool {
+        change(source) { current, changed in
+            for key in changes.removed where current.removeValue(forKey: key) != nil { changed.insert(key) }
+            for object in changes.upserted {
+                let key = object.key
+                guard current[key] != object else { continue }
+                current[key] = object
+                changed.insert(key)
+            }
         }
     }
 
     /// Adds or replaces one object of `source`. Returns whether anything changed.
     @discardableResult
     public func upsert(source: String, _ object: ManifestObject) -> Bool {
-        change(source) { current in
-            guard current[object.key] != object else { return false }
-            current[object.key] = object
-            return true
+        change(source) { current, changed in
+            let key = object.key
+            guard current[key] != object else { return }
+            current[key] = object
+            changed.insert(key)
         }
     }
 
@@ -74,7 +91,9 @@ public final class ObjectStore: Sendable {
     /// anything changed.
     @discardableResult
     public func remove(source: String, _ key: ObjectKey) -> Bool {
-        change(source) { current in current.removeValue(forKey: key) != nil }
+        change(source) { current, changed in
+            if current.removeValue(forKey: key) != nil { changed.insert(key) }
+        }
     }
 
     /// Updates the status of `source` (connection, errors, counters) without touching its objects. A source
@@ -90,40 +109,55 @@ public final class ObjectStore: Sendable {
     }
 
     /// The merged objects: every key once, from the source of highest precedence that holds it.
-    public func objects() -> [ManifestObject] { merged().objects }
+    public func objects() -> [ManifestObject] { state.withLock { Self.objectsInForce($0) } }
+
+    /// The merged objects and the conflicts.
+    public func merged() -> (objects: [ManifestObject], conflicts: [Conflict]) { (objects(), conflicts()) }
+
+    /// Every key once, from the source of highest precedence that holds it: a key of a later source is looked up
+    /// in the earlier sources' dictionaries (no set of every key is built).
+    private static func objectsInForce(_ state: State) -> [ManifestObject] {
+        var objects: [ManifestObject] = []
+        objects.reserveCapacity(state.sources.reduce(0) { $0 + $1.objects.count })
+        for (index, source) in state.sources.enumerated() {
+            let earlier = state.sources[..<index]
+            if earlier.isEmpty {
+                objects.append(contentsOf: source.objects.values)
+                continue
+            }
+            for (key, object) in source.objects where !earlier.contains(where: { $0.objects[key] != nil }) {
+                objects.append(object)
+            }
+        }
+        return objects
+    }
 
     /// The keys two or more sources hold, each with the sources in order of precedence (the first one's copy is
-    /// in force), sorted by key.
-    public func conflicts() -> [Conflict] { merged().conflicts }
-
-    /// The merged objects and the conflicts, in one pass under one lock: a key of a later source is looked up in
-    /// the earlier sources' dictionaries (no set of every key is built), so merging costs one lookup per object
-    /// of the smaller sources.
-    public func merged() -> (objects: [ManifestObject], conflicts: [Conflict]) {
+    /// in force), sorted by key. Costs in proportion to the conflicts, not to the objects.
+    public func conflicts() -> [Conflict] {
         state.withLock { state in
-            var objects: [ManifestObject] = []
-            objects.reserveCapacity(state.sources.reduce(0) { $0 + $1.objects.count })
-            var conflicts: [Conflict] = []
-            for (index, source) in state.sources.enumerated() {
-                let earlier = state.sources[..<index]
-                if earlier.isEmpty {
-                    objects.append(contentsOf: source.objects.values)
-                    continue
-                }
-                for (key, object) in source.objects {
-                    let holders = earlier.filter { $0.objects[key] != nil }
-                    if holders.isEmpty {
-                        objects.append(object)
-                    } else {
-                        // Reported once, by the last source holding the key: every holder, in order.
-                        let later = state.sources[(index + 1)...].contains { $0.objects[key] != nil }
-                        if !later {
-                            conflicts.append(Conflict(key: key, sources: holders.map(\.status.name) + [source.status.name]))
-                        }
-                    }
+            state.conflictKeys.sorted().map { key in
+                Conflict(key: key, sources: state.sources.filter { $0.objects[key] != nil }.map(\.status.name))
+            }
+        }
+    }
+
+    /// The changes of the merged view since the last call, and forgets them: every key changed in any source,
+    /// with the object now in force (from the source of highest precedence that holds it) or its removal. With
+    /// `all`, every object in force instead, as upserts (the first view of a consumer that has none).
+    public func takeChanges(all: Bool = false) -> ObjectChanges {
+        state.withLock { state in
+            defer { state.changedKeys.removeAll() }
+            if all { return ObjectChanges(upserted: Self.objectsInForce(state)) }
+            var changes = ObjectChanges()
+            for key in state.changedKeys {
+                if let object = state.sources.lazy.compactMap({ $0.objects[key] }).first {
+                    changes.upserted.append(object)
+                } else {
+                    changes.removed.append(key)
                 }
             }
-            return (objects, conflicts.sorted { $0.key < $1.key })
+            return changes
         }
     }
 
@@ -159,14 +193,27 @@ public final class ObjectStore: Sendable {
         state.withLock { state in state.sources.first { $0.status.name == source }?.objects ?? [:] }
     }
 
-    private func change(_ source: String, _ body: (inout [ObjectKey: ManifestObject]) -> Bool) -> Bool {
+    /// Runs `body` on the objects of `source`; `body` adds every key it changed to its second argument. Records
+    /// those keys for ``takeChanges()``, keeps the conflict set current, and calls the change handler.
+    private func change(
+        _ source: String, _ body: (inout [ObjectKey: ManifestObject], inout Set<ObjectKey>) -> Void
+    ) -> Bool {
         let (changed, handler) = state.withLock { state -> (Bool, (@Sendable () -> Void)?) in
             guard let index = state.sources.firstIndex(where: { $0.status.name == source }) else {
                 preconditionFailure("ObjectStore: source \(source) was never added")
             }
-            let changed = body(&state.sources[index].objects)
-            if changed { state.sources[index].status.lastChange = Date() }
-            return (changed, state.changeHandler)
+            var changed: Set<ObjectKey> = []
+            body(&state.sources[index].objects, &changed)
+            guard !changed.isEmpty else { return (false, nil) }
+            state.sources[index].status.lastChange = Date()
+            state.changedKeys.formUnion(changed)
+            if state.sources.count > 1 {
+                for key in changed {
+                    let holders = state.sources.reduce(0) { $0 + ($1.objects[key] == nil ? 0 : 1) }
+                    if holders > 1 { state.conflictKeys.insert(key) } else { state.conflictKeys.remove(key) }
+                }
+            }
+            return (true, state.changeHandler)
         }
         if changed { handler?() }
         return changed

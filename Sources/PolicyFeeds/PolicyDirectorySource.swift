@@ -10,8 +10,9 @@ import PolicyModel
 /// never changes enforcement; the rest of the change still applies.
 ///
 /// Reloads parse only the files whose identity (device, inode, size, modification and change times, all through
-/// symbolic links) changed since they were last parsed; the others reuse their parsed objects, so a change to one
-/// file among thousands costs one file's parse. Objects are keyed by kind, namespace and name (``ObjectKey``);
+/// symbolic links) changed since they were last parsed; the others reuse their parsed objects, and the outcome
+/// carries the change as ``Outcome/changes``, worked out from the changed files alone, so a change to one file
+/// among thousands costs that file's parse and its objects, not the directory's. Objects are keyed by kind, namespace and name (``ObjectKey``);
 /// ``Outcome/objectsByKey`` is the per-source view a store merging several sources needs.
 public final class PolicyDirectorySource {
     /// What a reload produced.
@@ -26,6 +27,10 @@ public final class PolicyDirectorySource {
         public var filesKeptFromLastGood: [String]
         /// Files parsed by this load (the others were unchanged and reused).
         public var filesParsed = 0
+        /// The change since the previous load, when it could be worked out from the changed files alone; nil
+        /// when every object must be compared (the first load, or a change that touches an object defined in
+        /// more than one file).
+        public var changes: ObjectChanges? = nil
 
         /// An outcome with the given parts.
         public init(
@@ -64,6 +69,17 @@ public final class PolicyDirectorySource {
     private var lastFingerprint: [String: FileFingerprint]? = nil
     /// Parsed files by path, with the fingerprint they had just before they were read.
     private var parsed: [String: (fingerprint: FileFingerprint, result: FileLoadResult)] = [:]
+    /// The files of the last load, in path order.
+    private var lastFiles: [String] = []
+    /// The errors of each file at the last load (its own, and "also defined in" another file).
+    private var fileErrors: [String: [PolicyError]] = [:]
+    /// Files whose last good objects are in force because they have errors.
+    private var keptFiles = Set<String>()
+    /// The file holding each key (defining it, or contributing it from its last good objects); nil until a load
+    /// has worked out every file.
+    private var holders: [ObjectKey: String]? = nil
+    /// Keys more than one file holds.
+    private var contested = Set<ObjectKey>()
 
     /// A source reading `directory`; nothing is read until ``load()``.
     public init(directory: String) { self.directory = directory }
@@ -100,6 +116,7 @@ public final class PolicyDirectorySource {
             files = try ManifestLoader.manifestFiles(in: directory)
         } catch {
             lastFingerprint = nil
+            holders = nil
             let exists = FileManager.default.fileExists(atPath: directory)
             let problem = PolicyError(
                 file: directory, message: exists ? "not a readable directory" : "the policy directory does not exist")
@@ -110,7 +127,8 @@ public final class PolicyDirectorySource {
         }
         var fingerprints: [String: FileFingerprint] = [:]
         var results: [FileLoadResult] = []
-        var parsedCount = 0
+        /// Files parsed now, with the result they had before (nil for a new file).
+        var reparsed: [String: FileLoadResult?] = [:]
         var stillPresent = Set<String>()
         for file in files {
             stillPresent.insert(file)
@@ -122,20 +140,95 @@ public final class PolicyDirectorySource {
             }
             // The fingerprint is taken before the read: a write in between makes the next load read it again.
             let result = ManifestLoader.load(fileAt: file)
-            parsedCount += 1
+            reparsed[file] = .some(parsed[file]?.result)
             if let print { parsed[file] = (print, result) } else { parsed[file] = nil }
             results.append(result)
         }
+        let removed = lastFiles.filter { !stillPresent.contains($0) }
+        for file in removed { reparsed[file] = .some(parsed[file]?.result) }
         parsed = parsed.filter { stillPresent.contains($0.key) }
         lastFingerprint = fingerprints
+        lastFiles = files
 
-        // Objects defined in more than one file: the first file in path order keeps the object (as
-        // `ManifestLoader.loadDirectory` decides), the later file gets an error.
+        var outcome: Outcome
+        if holders != nil, let changes = applyChangedFiles(results, reparsed: reparsed, removed: removed) {
+            outcome = Outcome(
+                objects: files.flatMap { lastGood[$0] ?? [] }, errors: files.flatMap { fileErrors[$0] ?? [] },
+                directoryReadable: true, filesKeptFromLastGood: files.filter { keptFiles.contains($0) })
+            outcome.changes = changes
+        } else {
+            outcome = loadWhole(results)
+        }
+        outcome.filesParsed = reparsed.count - removed.count
+        return outcome
+    }
+
+    /// The change when only `reparsed` files (and `removed` ones) changed and none of them holds, held or now
+    /// defines an object that another file also defines; nil otherwise (then ``loadWhole(_:)`` decides). Updates
+    /// the per-file state when it returns a change.
+    private func applyChangedFiles(
+        _ results: [FileLoadResult], reparsed: [String: FileLoadResult?], removed: [String]
+    ) -> ObjectChanges? {
+        guard let currentHolders = holders else { return nil }
+        let changedResults = results.filter { reparsed[$0.file] != nil }
+        // Every key a changed file held or now defines must be its own alone.
+        for file in reparsed.keys {
+            let before = (reparsed[file] ?? nil)?.objects ?? []
+            for object in before + (lastGood[file] ?? []) where contested.contains(object.key) { return nil }
+        }
+        for result in changedResults {
+            var seen = Set<ObjectKey>()
+            for object in result.objects {
+                let key = object.key
+                guard seen.insert(key).inserted, !contested.contains(key) else { return nil }
+                if let holder = currentHolders[key], holder != result.file { return nil }
+            }
+        }
+        var changes = ObjectChanges()
+        var nextHolders = currentHolders
+        for file in removed {
+            for object in ((reparsed[file] ?? nil)?.objects ?? []) + (lastGood[file] ?? []) {
+                nextHolders[object.key] = nil
+            }
+            changes.removed += (lastGood[file] ?? []).map(\.key)
+            lastGood[file] = nil
+            fileErrors[file] = nil
+            keptFiles.remove(file)
+        }
+        for result in changedResults {
+            let file = result.file
+            let before = lastGood[file] ?? []
+            for object in ((reparsed[file] ?? nil)?.objects ?? []) + before { nextHolders[object.key] = nil }
+            let contribution: [ManifestObject]
+            if result.errors.isEmpty {
+                contribution = result.objects
+                keptFiles.remove(file)
+            } else {
+                // A file applies whole or not at all: its last good objects stay (none, for a new file).
+                contribution = before
+                keptFiles.insert(file)
+            }
+            for object in result.objects + contribution { nextHolders[object.key] = file }
+            let now = Set(contribution.map(\.key))
+            changes.removed += before.map(\.key).filter { !now.contains($0) }
+            changes.upserted += contribution
+            lastGood[file] = contribution.isEmpty && !result.errors.isEmpty && before.isEmpty ? nil : contribution
+            fileErrors[file] = result.errors
+        }
+        holders = nextHolders
+        return changes
+    }
+
+    /// Works out the objects of every file again: objects defined in more than one file go to the first file in
+    /// path order (as `ManifestLoader.loadDirectory` decides), and the later file gets an error, which makes it
+    /// fall back to its last good objects. Rebuilds the per-file state.
+    private func loadWhole(_ results: [FileLoadResult]) -> Outcome {
         var owners: [ObjectKey: String] = [:]
         var objects: [ManifestObject] = []
         var errors: [PolicyError] = []
         var kept: [String] = []
         var current: [String: [ManifestObject]] = [:]
+        var currentErrors: [String: [PolicyError]] = [:]
         for var file in results {
             file.objects = file.objects.filter { object in
                 if let owner = owners[object.key] {
@@ -148,6 +241,7 @@ public final class PolicyDirectorySource {
                 return true
             }
             errors += file.errors
+            currentErrors[file.file] = file.errors
             if file.errors.isEmpty {
                 current[file.file] = file.objects
                 objects += file.objects
@@ -161,8 +255,25 @@ public final class PolicyDirectorySource {
             }
         }
         lastGood = current
-        return Outcome(
-            objects: objects, errors: errors, directoryReadable: true, filesKeptFromLastGood: kept,
-            filesParsed: parsedCount)
+        fileErrors = currentErrors
+        keptFiles = Set(kept)
+        // Who holds each key, counting both what a file defines now and what it contributes (its last good
+        // objects, when it has errors): a key two files hold is contested, and a change touching it is worked out
+        // here again rather than from the changed file alone.
+        var nextHolders: [ObjectKey: String] = [:]
+        var nextContested = Set<ObjectKey>()
+        for file in results {
+            for object in file.objects + (current[file.file] ?? []) {
+                let key = object.key
+                if let holder = nextHolders[key], holder != file.file {
+                    nextContested.insert(key)
+                } else {
+                    nextHolders[key] = file.file
+                }
+            }
+        }
+        holders = nextHolders
+        contested = nextContested
+        return Outcome(objects: objects, errors: errors, directoryReadable: true, filesKeptFromLastGood: kept)
     }
 }
