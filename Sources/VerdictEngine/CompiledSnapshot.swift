@@ -20,6 +20,10 @@ public struct CompileStatistics: Sendable, Hashable {
     public let compileDuration: Duration
     /// The compile's phases and their durations, in order.
     public let phases: [CompilePhase]
+    /// Whether the identities (and the selectors' identity sets) were taken over from the previous compile.
+    public let reusedIdentities: Bool
+    /// NetworkPolicies resolved by this compile; the others' resolutions were taken over unchanged.
+    public let policiesResolved: Int
 }
 
 /// One phase of a compile and how long it took.

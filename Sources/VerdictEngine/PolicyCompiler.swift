@@ -8,24 +8,13 @@ import PolicyModel
 /// folded into address classes, and each identity gets the list of rules that apply to it per direction.
 /// A verdict is then two trie lookups and a walk over the rules of at most two identities.
 public enum PolicyCompiler {
+    /// Compiles `state` from scratch. A daemon compiling one state after another uses ``IncrementalCompiler``,
+    /// which produces the same snapshot while reusing what did not change.
     public static func compile(_ state: ClusterState, generation: UInt64 = 1) -> CompiledSnapshot {
-        let started = ContinuousClock.now
-        var context = CompileContext(state: state)
-        let tables = context.build()
-        let elapsed = ContinuousClock.now - started
-        let statistics = CompileStatistics(
-            namespaces: state.namespaces.count, pods: state.pods.count, endpoints: context.endpointCount,
-            identities: context.identityNamespace.count, networkPolicies: state.networkPolicies.count,
-            adminPolicies: state.adminPolicies.count,
-            rules: context.rules.count, ipBlocks: context.blockCount, addressClasses: context.classCount,
-            tableBytes: tables.byteCount, compileDuration: elapsed,
-            phases: context.phases.map { CompilePhase(name: $0.name, duration: $0.duration) })
-        return CompiledSnapshot(
-            generation: generation, state: state, tables: tables, statistics: statistics,
-            slotPods: context.slotPods, diagnostics: context.diagnostics, ruleOrigins: context.ruleOrigins)
+        var compiler = IncrementalCompiler()
+        return compiler.compile(state, generation: generation)
     }
 }
-
 
 /// What makes two pods the same to policy: namespace, labels and container ports (the targets of named ports).
 /// Hashing uses the hashes the pods computed when they were loaded.
@@ -111,7 +100,17 @@ struct CompileContext {
     /// The identity set that matches nothing, for rules whose peers all resolve to nothing.
     var emptySet: UInt32?
 
-    init(state: ClusterState) { self.state = state }
+    /// Policies resolved by this compile, in `state.networkPolicies` order (see ``CompileReuse``).
+    var resolvedPolicies: [ResolvedPolicy] = []
+    /// What the previous compile left that this one may use (nil: compile everything).
+    var reuse: CompileReuse?
+    /// NetworkPolicies resolved anew by this compile (the others were reused).
+    var policiesResolved = 0
+
+    init(state: ClusterState, reusing reuse: CompileReuse? = nil) {
+        self.state = state
+        if let reuse, reuse.identityRevision == state.identityRevision { self.reuse = reuse }
+    }
 
     /// How long each phase took, in order.
     var phases: [(name: String, duration: Duration)] = []
@@ -123,7 +122,13 @@ struct CompileContext {
             phases.append((name, now - mark))
             mark = now
         }
-        buildIdentities()
+        if let reuse {
+            reuse.restore(into: &self)
+            resetRuleLists()
+        } else {
+            buildIdentities()
+            resetRuleLists()
+        }
         lap("identities", &phases)
         buildRules()
         buildTierRules()
@@ -177,6 +182,10 @@ struct CompileContext {
             }
         }
         if currentNamespace >= 0 { namespaceRanges[Int(currentNamespace)] = rangeStart..<identityNamespace.count }
+    }
+
+    /// Empty rule lists for every identity.
+    mutating func resetRuleLists() {
         let count = identityNamespace.count
         ingressRules = Array(repeating: [], count: count)
         egressRules = Array(repeating: [], count: count)
@@ -223,59 +232,101 @@ struct CompileContext {
 
     // MARK: Rules
 
+    /// Compiles every NetworkPolicy: resolves its selectors (or reuses the previous compile's resolution of an
+    /// unchanged policy, when the identities are the same), then lays its rules out for the identities it selects.
     mutating func buildRules() {
         var namespaceIndex: [String: Int32] = [:]
         for (index, namespace) in state.namespaces.enumerated() { namespaceIndex[namespace.name] = Int32(index) }
+        let previous = reuse?.policies ?? []
+        var previousIndex = 0
+        resolvedPolicies.reserveCapacity(state.networkPolicies.count)
         for (policyIndex, policy) in state.networkPolicies.enumerated() {
-            guard let namespace = namespaceIndex[policy.namespace] else { continue }
-            let subjects = identities(matching: policy.podSelector, in: namespace)
-            for direction in [Direction.ingress, .egress] {
-                let isolates = policy.policyTypes.contains(direction == .ingress ? .ingress : .egress)
-                guard isolates else { continue }
-                let sourceRules = direction == .ingress ? policy.ingress : policy.egress
-                var compiled: [UInt32] = []
-                for (ruleIndex, rule) in sourceRules.enumerated() {
-                    compiled.append(
-                        compileRule(rule, namespace: namespace, policy: UInt32(policyIndex), index: UInt32(ruleIndex)))
-                    ruleOrigins.append(RuleOrigin(policy: policy.key, direction: direction, index: ruleIndex))
-                }
-                for subject in subjects {
-                    if direction == .ingress {
-                        ingressIsolated[Int(subject)] = true
-                        ingressRules[Int(subject)] += compiled
-                    } else {
-                        egressIsolated[Int(subject)] = true
-                        egressRules[Int(subject)] += compiled
-                    }
-                }
+            // Both lists are sorted by namespace and name: skip the previous compile's policies that are gone.
+            while previousIndex < previous.count, previous[previousIndex].policy != policy,
+                (previous[previousIndex].policy.namespace, previous[previousIndex].policy.name)
+                    < (policy.namespace, policy.name)
+            {
+                previousIndex += 1
             }
+            let resolved: ResolvedPolicy
+            if previousIndex < previous.count, previous[previousIndex].policy == policy {
+                resolved = previous[previousIndex]
+                previousIndex += 1
+            } else {
+                resolved = resolve(policy, namespace: namespaceIndex[policy.namespace])
+                policiesResolved += 1
+            }
+            resolvedPolicies.append(resolved)
+            layOut(resolved, policyIndex: UInt32(policyIndex))
         }
     }
 
-    mutating func compileRule(_ rule: NetworkPolicyRule, namespace: Int32, policy: UInt32, index: UInt32) -> UInt32 {
-        let peerStart = UInt32(peerRefs.count)
-        for peer in rule.peers {
-            switch peer {
-            case .ipBlock(let block):
-                peerRefs.append(blockID(block) | VerdictTables.blockFlag)
-            case .selector(let pods, let namespaces):
-                peerRefs.append(peerSet(PeerKey(namespace: namespace, pods: pods, namespaces: namespaces)))
+    /// A policy's subjects and rules in terms of identities and identity sets, which stay valid while the
+    /// namespaces and pods do.
+    mutating func resolve(_ policy: NetworkPolicy, namespace: Int32?) -> ResolvedPolicy {
+        guard let namespace else { return ResolvedPolicy(policy: policy, subjects: [], ingress: nil, egress: nil) }
+        func rules(_ rules: [NetworkPolicyRule]) -> [ResolvedRule] {
+            rules.map { rule in
+                ResolvedRule(
+                    peers: rule.peers.map { peer in
+                        switch peer {
+                        case .ipBlock(let block):
+                            return .block(block)
+                        case .selector(let pods, let namespaces):
+                            return .set(peerSet(PeerKey(namespace: namespace, pods: pods, namespaces: namespaces)))
+                        }
+                    },
+                    ports: rule.ports.map { port in
+                        let transport = port.protocol.ipProtocol.rawValue
+                        switch port.port {
+                        case nil:
+                            return CompiledPort(low: 0, high: 65535, transport: transport, isNamed: 0, nameID: 0)
+                        case .number(let number)?:
+                            return CompiledPort(
+                                low: number, high: port.endPort ?? number, transport: transport, isNamed: 0, nameID: 0)
+                        case .name(let name)?:
+                            return CompiledPort(
+                                low: 0, high: 0, transport: transport, isNamed: 1, nameID: portNameID(name))
+                        }
+                    })
             }
         }
-        let portStart = UInt32(ports.count)
-        for port in rule.ports {
-            let transport = port.protocol.ipProtocol.rawValue
-            switch port.port {
-            case nil:
-                ports.append(CompiledPort(low: 0, high: 65535, transport: transport, isNamed: 0, nameID: 0))
-            case .number(let number)?:
-                ports.append(
-                    CompiledPort(low: number, high: port.endPort ?? number, transport: transport, isNamed: 0, nameID: 0))
-            case .name(let name)?:
-                ports.append(CompiledPort(low: 0, high: 0, transport: transport, isNamed: 1, nameID: portNameID(name)))
+        return ResolvedPolicy(
+            policy: policy, subjects: identities(matching: policy.podSelector, in: namespace),
+            ingress: policy.policyTypes.contains(.ingress) ? rules(policy.ingress) : nil,
+            egress: policy.policyTypes.contains(.egress) ? rules(policy.egress) : nil)
+    }
+
+    /// Appends a resolved policy's rules and gives them to the identities it selects.
+    mutating func layOut(_ resolved: ResolvedPolicy, policyIndex: UInt32) {
+        for direction in [Direction.ingress, .egress] {
+            guard let sourceRules = direction == .ingress ? resolved.ingress : resolved.egress else { continue }
+            var compiled: [UInt32] = []
+            compiled.reserveCapacity(sourceRules.count)
+            for (ruleIndex, rule) in sourceRules.enumerated() {
+                let peerStart = UInt32(peerRefs.count)
+                for peer in rule.peers {
+                    switch peer {
+                    case .set(let set): peerRefs.append(set)
+                    case .block(let block): peerRefs.append(blockID(block) | VerdictTables.blockFlag)
+                    }
+                }
+                let portStart = UInt32(ports.count)
+                ports += rule.ports
+                compiled.append(
+                    appendRule(peerStart: peerStart, portStart: portStart, policy: policyIndex, index: UInt32(ruleIndex), action: 0))
+                ruleOrigins.append(RuleOrigin(policy: resolved.policy.key, direction: direction, index: ruleIndex))
+            }
+            for subject in resolved.subjects {
+                if direction == .ingress {
+                    ingressIsolated[Int(subject)] = true
+                    ingressRules[Int(subject)] += compiled
+                } else {
+                    egressIsolated[Int(subject)] = true
+                    egressRules[Int(subject)] += compiled
+                }
             }
         }
-        return appendRule(peerStart: peerStart, portStart: portStart, policy: policy, index: index, action: 0)
     }
 
     /// Closes the rule whose peers start at `peerStart` and ports at `portStart`.

@@ -21,10 +21,11 @@ struct DifferentialCheck {
     let describedLimit = 3
     private(set) var mismatchCount = 0
 
-    init(label: String, state: ClusterState) {
+    /// Checks `snapshot` (by default, `state` compiled from scratch) against the oracles built from `state`.
+    init(label: String, state: ClusterState, snapshot: CompiledSnapshot? = nil) {
         self.label = label
         self.state = state
-        snapshot = PolicyCompiler.compile(state)
+        self.snapshot = snapshot ?? PolicyCompiler.compile(state)
         reference = ReferenceEvaluator(state: state)
         oracle = DifferentialOracle(state: state)
     }
