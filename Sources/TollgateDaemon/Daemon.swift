@@ -30,6 +30,9 @@ public final class Daemon: Sendable {
     let store = ObjectStore()
     /// The Kubernetes API feed, once started.
     let feed = Mutex<KubernetesFeed?>(nil)
+    /// The cluster state of the last snapshot and the compiler that made it: each reload applies the store's
+    /// changes to the state and compiles what they touch (see ``IncrementalCompiler``).
+    private let compilation = Mutex<(state: ClusterState?, compiler: IncrementalCompiler)>((nil, IncrementalCompiler()))
     /// Set by the store on every change; the reload thread debounces it into one snapshot.
     private let storeChanged = Atomic<Bool>(false)
     /// Counts store changes, so the debounce can tell whether the burst is still going on.
@@ -419,7 +422,7 @@ public final class Daemon: Sendable {
         let hasDirectory = configuration.policyDirectory != nil
         if hasDirectory, rereadDirectory || !store.isSynced(Self.directorySourceName) {
             outcome = source.withLock { $0?.load() } ?? outcome
-            if outcome.directoryReadable { store.replace(source: Self.directorySourceName, with: outcome.objects) }
+            if outcome.directoryReadable { store.update(source: Self.directorySourceName, with: outcome) }
             let watched = watchStatus.withLock { $0.watching }
             store.updateStatus(of: Self.directorySourceName) {
                 $0.location = configuration.policyDirectory ?? ""
@@ -464,14 +467,17 @@ public final class Daemon: Sendable {
                 metadata: ["reason": "\(reason)"])
             return
         }
-        let (objects, conflicts) = store.merged()
+        let conflicts = store.conflicts()
         if conflicts.count != state.withLock({ $0.conflicts.count }) || conflicts.map(\.description) != state.withLock({ $0.conflicts }) {
             for conflict in conflicts.prefix(20) { logger.warning("source conflict: \(conflict)") }
             if conflicts.count > 20 { logger.warning("\(conflicts.count - 20) more source conflicts") }
         }
         state.withLock { $0.conflicts = conflicts.map(\.description) }
-        let clusterState = ClusterState(objects: objects)
-        let snapshot = PolicyCompiler.compile(clusterState, generation: current + 1)
+        let (clusterState, snapshot) = compilation.withLock { compilation in
+            let clusterState = store.clusterState(updating: compilation.state)
+            compilation.state = clusterState
+            return (clusterState, compilation.compiler.compile(clusterState, generation: current + 1))
+        }
         publisher.publish(snapshot)
         // After the publication's grace period: nothing the previous snapshot allowed stays cached in the kernel.
         flushAllowSets()
@@ -510,6 +516,7 @@ public final class Daemon: Sendable {
                 "load-ms": "\(Self.milliseconds(loaded - reloadStarted))",
                 "reload-ms": "\(Self.milliseconds(ContinuousClock.now - reloadStarted))",
                 "compile-ms": "\(String(format: "%.2f", Double(statistics.compileDuration.components.attoseconds) / 1e15))",
+                "policies-resolved": "\(statistics.policiesResolved)",
             ])
     }
 

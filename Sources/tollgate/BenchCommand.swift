@@ -7,7 +7,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks.",
-        subcommands: [VerdictsBenchCommand.self, APIStoreBenchCommand.self]
+        subcommands: [VerdictsBenchCommand.self, APIStoreBenchCommand.self, ReloadBenchCommand.self]
     )
 }
 
@@ -96,6 +96,37 @@ struct APIStoreBenchCommand: ParsableCommand {
             throw ValidationError("--kubeconfig: \(error)")
         }
         let result = try APIStoreBenchmark(connection: connection, expectedPods: pods, pageSize: pageSize).run {
+            printError($0)
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        print(String(decoding: try encoder.encode(result), as: UTF8.self))
+    }
+}
+
+struct ReloadBenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "reload",
+        abstract: "The daemon's reload stages (load, store, merge, cluster state, compile) when one file of a policy directory changes.",
+        discussion: "Each reload renames the next --variant into the directory; prints the median of each stage as JSON."
+    )
+
+    @Option(name: .customLong("policy-dir"), help: ArgumentHelp("The policy directory (left as it was).", valueName: "dir"))
+    var policyDirectory: String
+
+    @Option(name: .customLong("variant"), help: ArgumentHelp("A file whose contents take turns in the directory (two or more).", valueName: "file"))
+    var variants: [String] = []
+
+    @Option(help: "Reloads measured.")
+    var iterations = 40
+
+    func validate() throws {
+        guard variants.count >= 2 else { throw ValidationError("give two or more --variant files") }
+        guard iterations > 0 else { throw ValidationError("--iterations must be positive") }
+    }
+
+    func run() throws {
+        let result = try ReloadBenchmark(directory: policyDirectory, variants: variants, iterations: iterations).run {
             printError($0)
         }
         let encoder = JSONEncoder()
