@@ -11,6 +11,13 @@ struct BenchCommand: ParsableCommand {
     )
 }
 
+/// Prints `value` as one line of JSON with sorted keys (what bench scripts read).
+private func printJSON(_ value: some Encodable) throws {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys]
+    print(String(decoding: try encoder.encode(value), as: UTF8.self))
+}
+
 struct VerdictsBenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "verdicts",
@@ -56,9 +63,7 @@ struct VerdictsBenchCommand: ParsableCommand {
         }
         switch output {
         case .json:
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys]
-            print(String(decoding: try encoder.encode(result), as: UTF8.self))
+            try printJSON(result)
         case .text:
             print("machine: \(result.machine)")
             print("compile: best \(String(format: "%.1f", result.compile_ms)) ms, median \(String(format: "%.1f", result.compile_ms_median)) ms")
@@ -98,9 +103,7 @@ struct APIStoreBenchCommand: ParsableCommand {
         let result = try APIStoreBenchmark(connection: connection, expectedPods: pods, pageSize: pageSize).run {
             printError($0)
         }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        print(String(decoding: try encoder.encode(result), as: UTF8.self))
+        try printJSON(result)
     }
 }
 
@@ -129,8 +132,6 @@ struct ReloadBenchCommand: ParsableCommand {
         let result = try ReloadBenchmark(directory: policyDirectory, variants: variants, iterations: iterations).run {
             printError($0)
         }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        print(String(decoding: try encoder.encode(result), as: UTF8.self))
+        try printJSON(result)
     }
 }

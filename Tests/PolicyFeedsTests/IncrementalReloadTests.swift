@@ -6,9 +6,7 @@ import Testing
 /// The store's change tracking and the directory source's changes: what lets a reload cost in proportion to the
 /// change. Each case compares the incrementally kept state with one built whole from the store.
 struct IncrementalReloadTests {
-    static func pod(_ name: String, app: String) -> ManifestObject {
-        .pod(Pod(namespace: "team-a", name: name, labels: ["app": app]))
-    }
+    static func pod(_ name: String, app: String) -> ManifestObject { ObjectStoreTests.pod(name, app: app) }
 
     static func key(_ name: String) -> ObjectKey { ObjectKey(kind: "Pod", namespace: "team-a", name: name) }
 
@@ -18,11 +16,7 @@ struct IncrementalReloadTests {
     }
 
     @Test func takeChangesReportsEachChangedKeyOnceWithTheCopyInForce() {
-        let store = ObjectStore()
-        store.addSource("directory")
-        store.addSource("api")
-        store.replace(source: "directory", with: [Self.pod("web", app: "dir")])
-        store.replace(source: "api", with: [Self.pod("web", app: "api"), Self.pod("db", app: "db")])
+        let store = ObjectStoreTests.twoSources(directoryApp: "dir", apiApp: "api")
         #expect(Set(store.takeChanges(all: true).upserted) == [Self.pod("web", app: "dir"), Self.pod("db", app: "db")])
         #expect(store.takeChanges().isEmpty)
 

@@ -9,12 +9,19 @@ struct ObjectStoreTests {
         .pod(Pod(namespace: "team-a", name: name, labels: ["app": app]))
     }
 
-    @Test func theSourceAddedFirstWinsAConflictAndTheOtherCopyTakesOverWhenItGoes() {
+    /// A store with the directory and the API as sources, both holding pod `web` (the directory's with
+    /// `app: <directoryApp>`) and the API also `db`.
+    static func twoSources(directoryApp: String, apiApp: String) -> ObjectStore {
         let store = ObjectStore()
         store.addSource("directory")
         store.addSource("api")
-        store.replace(source: "directory", with: [Self.pod("web", app: "from-directory")])
-        store.replace(source: "api", with: [Self.pod("web", app: "from-api"), Self.pod("db", app: "db")])
+        store.replace(source: "directory", with: [pod("web", app: directoryApp)])
+        store.replace(source: "api", with: [pod("web", app: apiApp), pod("db", app: "db")])
+        return store
+    }
+
+    @Test func theSourceAddedFirstWinsAConflictAndTheOtherCopyTakesOverWhenItGoes() {
+        let store = Self.twoSources(directoryApp: "from-directory", apiApp: "from-api")
 
         #expect(Set(store.objects()) == [Self.pod("web", app: "from-directory"), Self.pod("db", app: "db")])
         #expect(store.conflicts() == [
