@@ -2,12 +2,15 @@ import NetworkTypes
 import PolicyModel
 
 /// Compiles one cluster state after another, reusing what the previous compile derived from whatever did not
-/// change: when the namespaces and pods are the same (``ClusterState/identityRevision``), the identities, the
-/// label index, the selectors' identity sets and the resolution of every unchanged NetworkPolicy are taken over,
-/// and only changed policies are resolved again; the rules, address classes and programs are then laid out as a
-/// full compile would, so the snapshot is the same as ``PolicyCompiler/compile(_:generation:)``'s.
+/// change: while the namespaces and the set of identities (namespace, labels, named ports) stay the same, the
+/// identity tables, the label index, the selectors' identity sets and the resolution of every unchanged
+/// NetworkPolicy are taken over, and only changed policies are resolved again; the rules, address classes and
+/// programs are then laid out as a full compile would, so the snapshot answers as
+/// ``PolicyCompiler/compile(_:generation:)``'s does. When no namespace or pod changed at all
+/// (``ClusterState/identityRevision``), the pods' addresses are taken over too; a pod added, removed or
+/// readdressed with the labels and ports of an existing identity costs one pass over the pods.
 ///
-/// A change of namespaces or pods compiles everything (identities are numbered afresh), as does the first compile.
+/// A new or vanished identity, or a namespace change, compiles everything, as does the first compile.
 /// Identity sets of selectors that no policy uses any more are kept until they grow to twice what a fresh compile
 /// made, then dropped by a full compile.
 public struct IncrementalCompiler: Sendable {
@@ -20,8 +23,8 @@ public struct IncrementalCompiler: Sendable {
     public mutating func compile(_ state: ClusterState, generation: UInt64 = 1) -> CompiledSnapshot {
         let started = ContinuousClock.now
         var context = CompileContext(state: state, reusing: reuse)
-        let reusedIdentities = context.reuse != nil
         let tables = context.build()
+        let reusedIdentities = context.reuse != nil
         let elapsed = ContinuousClock.now - started
         let statistics = CompileStatistics(
             namespaces: state.namespaces.count, pods: state.pods.count, endpoints: context.endpointCount,
@@ -60,9 +63,12 @@ enum ResolvedPeer: Sendable {
     case block(IPBlock)
 }
 
-/// What one compile hands to the next: everything derived from the namespaces and pods of one identity revision.
+/// What one compile hands to the next: everything derived from its namespaces and identities.
 struct CompileReuse: Sendable {
+    /// The state's identity revision: the same revision means the same pods, so the addresses hold too.
     let identityRevision: UInt64
+    let namespaces: [Namespace]
+    let identityKeys: [IdentityKey]
     let identityNamespace: [Int32]
     let identityLabels: [Labels]
     let identityNamedPorts: [[CompiledNamedPort]]
@@ -88,6 +94,8 @@ struct CompileReuse: Sendable {
         let fresh = previous?.freshSetWords ?? context.setWords.count
         guard context.setWords.count <= 2 * fresh + 4096 else { return nil }
         identityRevision = context.state.identityRevision
+        namespaces = context.state.namespaces
+        identityKeys = context.identityKeys
         identityNamespace = context.identityNamespace
         identityLabels = context.identityLabels
         identityNamedPorts = context.identityNamedPorts
@@ -106,15 +114,19 @@ struct CompileReuse: Sendable {
         freshSetWords = fresh
     }
 
-    /// Puts the identities and selector results into a context about to compile a state of the same revision.
-    func restore(into context: inout CompileContext) {
+    /// Puts the identities and selector results into a context about to compile a state with the same namespaces
+    /// and identities; with `addresses`, the pods' addresses too (the state has the same identity revision).
+    func restore(into context: inout CompileContext, addresses: Bool) {
+        context.identityKeys = identityKeys
         context.identityNamespace = identityNamespace
         context.identityLabels = identityLabels
         context.identityNamedPorts = identityNamedPorts
         context.namespaceRanges = namespaceRanges
         context.labelIndex = labelIndex
-        context.endpointCount = endpointCount
-        context.podSlots = podSlots
+        if addresses {
+            context.endpointCount = endpointCount
+            context.podSlots = podSlots
+        }
         context.portNames = portNames
         context.selectorCache = selectorCache
         context.namespaceSelectorCache = namespaceSelectorCache

@@ -34,6 +34,24 @@ struct IdentityKey: Hashable {
         lhs.namespace == rhs.namespace && lhs.portsHash == rhs.portsHash && lhs.labels == rhs.labels
             && lhs.ports == rhs.ports
     }
+
+    /// The identity order: by namespace, then labels (pair by pair, as sorted by key), then container ports.
+    static func precedes(_ lhs: IdentityKey, _ rhs: IdentityKey) -> Bool {
+        if lhs.namespace != rhs.namespace { return lhs.namespace < rhs.namespace }
+        for (left, right) in zip(lhs.labels.pairs, rhs.labels.pairs) {
+            if left.key != right.key { return left.key < right.key }
+            if left.value != right.value { return left.value < right.value }
+        }
+        if lhs.labels.count != rhs.labels.count { return lhs.labels.count < rhs.labels.count }
+        for (left, right) in zip(lhs.ports, rhs.ports) {
+            let l = (left.name ?? "", left.port, left.protocol.ipProtocol.rawValue)
+            let r = (right.name ?? "", right.port, right.protocol.ipProtocol.rawValue)
+            if l != r { return l < r }
+            // The same triple with and without a name: the unnamed one first.
+            if (left.name == nil) != (right.name == nil) { return left.name == nil }
+        }
+        return lhs.ports.count < rhs.ports.count
+    }
 }
 
 struct SelectorKey: Hashable {
@@ -60,7 +78,7 @@ struct CompileContext {
     var identityNamespace: [Int32] = []
     var identityLabels: [Labels] = []
     var identityNamedPorts: [[CompiledNamedPort]] = []
-    /// Identities of namespace n are `namespaceRanges[n]` (pods are sorted by namespace).
+    /// Identities of namespace n are `namespaceRanges[n]` (identities are numbered namespace by namespace).
     var namespaceRanges: [Range<Int>] = []
     var labelIndex: [[LabelPair: [Int32]]] = []
     var endpointCount = 0
@@ -107,9 +125,14 @@ struct CompileContext {
     /// NetworkPolicies resolved anew by this compile (the others were reused).
     var policiesResolved = 0
 
-    init(state: ClusterState, reusing reuse: CompileReuse? = nil) {
+    /// The previous compile's results, which this one takes over where they still hold.
+    let candidate: CompileReuse?
+    /// The identities of this compile, in identity order.
+    var identityKeys: [IdentityKey] = []
+
+    init(state: ClusterState, reusing candidate: CompileReuse? = nil) {
         self.state = state
-        if let reuse, reuse.identityRevision == state.identityRevision { self.reuse = reuse }
+        self.candidate = candidate
     }
 
     /// How long each phase took, in order.
@@ -122,13 +145,21 @@ struct CompileContext {
             phases.append((name, now - mark))
             mark = now
         }
-        if let reuse {
-            reuse.restore(into: &self)
-            resetRuleLists()
+        if let candidate, candidate.identityRevision == state.identityRevision {
+            // Same namespaces and pods: everything derived from them holds.
+            candidate.restore(into: &self, addresses: true)
+            reuse = candidate
         } else {
-            buildIdentities()
-            resetRuleLists()
+            collectIdentities()
+            if let candidate, candidate.identityKeys == identityKeys, candidate.namespaces == state.namespaces {
+                // Pods changed, but not which identities exist: only the addresses are new.
+                candidate.restore(into: &self, addresses: false)
+                reuse = candidate
+            } else {
+                defineIdentities()
+            }
         }
+        resetRuleLists()
         lap("identities", &phases)
         buildRules()
         buildTierRules()
@@ -140,48 +171,63 @@ struct CompileContext {
 
     // MARK: Identities
 
-    mutating func buildIdentities() {
+    /// Groups endpoint pods into identities (``identityKeys``) and lists their addresses (``podSlots``).
+    /// Identities are numbered by namespace, then labels, then container ports, so the numbers depend only on which
+    /// identities exist, not on which pods have them: a pod added, removed or readdressed with the labels and ports
+    /// of an existing identity leaves every number as it was.
+    mutating func collectIdentities() {
         var namespaceIndex: [String: Int32] = [:]
         for (index, namespace) in state.namespaces.enumerated() { namespaceIndex[namespace.name] = Int32(index) }
-        namespaceRanges = Array(repeating: 0..<0, count: state.namespaces.count)
-        labelIndex = Array(repeating: [:], count: state.namespaces.count)
-        var identities: [IdentityKey: Int32] = [:]
-        var currentNamespace: Int32 = -1
-        var rangeStart = 0
-        identities.reserveCapacity(state.pods.count / 4)
-        podSlots.reserveCapacity(state.pods.count * 2)
+        var provisional: [IdentityKey: Int32] = [:]
+        provisional.reserveCapacity(state.pods.count / 4)
+        var keys: [IdentityKey] = []
+        var podIdentities: [(pod: Int32, identity: Int32)] = []
+        podIdentities.reserveCapacity(state.pods.count)
         for (podIndex, pod) in state.pods.enumerated() where pod.isEndpoint {
             endpointCount += 1
             guard let namespace = namespaceIndex[pod.namespace] else { continue }
-            if namespace != currentNamespace {
-                if currentNamespace >= 0 { namespaceRanges[Int(currentNamespace)] = rangeStart..<identityNamespace.count }
-                currentNamespace = namespace
-                rangeStart = identityNamespace.count
-            }
             let key = IdentityKey(
                 namespace: namespace, labels: pod.labels, ports: pod.containerPorts, portsHash: pod.containerPortsHash)
             let identity: Int32
-            if let existing = identities[key] {
+            if let existing = provisional[key] {
                 identity = existing
             } else {
-                identity = Int32(identityNamespace.count)
-                identities[key] = identity
-                identityNamespace.append(namespace)
-                identityLabels.append(pod.labels)
-                identityNamedPorts.append(
-                    pod.containerPorts.filter { $0.name != nil }.map {
-                        CompiledNamedPort(
-                            nameID: portNameID($0.name!), port: $0.port, transport: $0.protocol.ipProtocol.rawValue)
-                    })
-                for pair in pod.labels {
-                    labelIndex[Int(namespace)][LabelPair(key: pair.key, value: pair.value), default: []].append(identity)
-                }
+                identity = Int32(keys.count)
+                provisional[key] = identity
+                keys.append(key)
             }
-            for address in pod.ips {
-                podSlots.append((Int32(podIndex), identity, address))
+            podIdentities.append((Int32(podIndex), identity))
+        }
+        let order = keys.indices.sorted { IdentityKey.precedes(keys[$0], keys[$1]) }
+        var number = [Int32](repeating: 0, count: keys.count)
+        for (identity, provisionalIdentity) in order.enumerated() { number[provisionalIdentity] = Int32(identity) }
+        identityKeys = order.map { keys[$0] }
+        podSlots.reserveCapacity(podIdentities.count * 2)
+        for (pod, identity) in podIdentities {
+            for address in state.pods[Int(pod)].ips { podSlots.append((pod, number[Int(identity)], address)) }
+        }
+    }
+
+    /// The per-identity tables of ``identityKeys``: namespace, labels, named ports, the identity range of each
+    /// namespace and the label index.
+    mutating func defineIdentities() {
+        namespaceRanges = Array(repeating: 0..<0, count: state.namespaces.count)
+        labelIndex = Array(repeating: [:], count: state.namespaces.count)
+        var rangeStart = 0
+        for (index, key) in identityKeys.enumerated() {
+            let identity = Int32(index)
+            if index > 0 && identityKeys[index - 1].namespace != key.namespace { rangeStart = index }
+            namespaceRanges[Int(key.namespace)] = rangeStart..<(index + 1)
+            identityNamespace.append(key.namespace)
+            identityLabels.append(key.labels)
+            identityNamedPorts.append(
+                key.ports.filter { $0.name != nil }.map {
+                    CompiledNamedPort(nameID: portNameID($0.name!), port: $0.port, transport: $0.protocol.ipProtocol.rawValue)
+                })
+            for pair in key.labels {
+                labelIndex[Int(key.namespace)][LabelPair(key: pair.key, value: pair.value), default: []].append(identity)
             }
         }
-        if currentNamespace >= 0 { namespaceRanges[Int(currentNamespace)] = rangeStart..<identityNamespace.count }
     }
 
     /// Empty rule lists for every identity.

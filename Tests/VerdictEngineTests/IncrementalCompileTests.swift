@@ -7,9 +7,9 @@ import TollgateBench
 
 // The daemon's reload path: `ClusterState.applying(_:)` and `IncrementalCompiler`, against a state built whole
 // from the same objects and the differential oracles. Each seed walks from one corner-case cluster (with tiers) to
-// another in steps, first changing only policies (the compiler then reuses identities and unchanged policies),
-// then namespaces, pods and nodes, then policies again; every step compares the applied state with one built
-// whole and checks 1,000 queries of the incremental snapshot. Rerun one seed with
+// another in steps: policies only (the compiler then reuses identities and unchanged policies), replicas of every
+// pod with other addresses (pods change, identities do not), then everything else; every step compares the applied
+// state with one built whole and checks 1,000 queries of the incremental snapshot. Rerun one seed with
 //   TOLLGATE_INCREMENTAL_SEEDS=1 TOLLGATE_INCREMENTAL_FIRST_SEED=<seed> swift test --filter IncrementalCompileTests
 
 private let scale = DifferentialScale(environmentPrefix: "TOLLGATE_INCREMENTAL")
@@ -76,10 +76,30 @@ struct IncrementalCompileTests {
             let policyKinds: Set<String> = ["NetworkPolicy", "AdminNetworkPolicy", "BaselineAdminNetworkPolicy", "ClusterNetworkPolicy"]
             let policyKeys = changed.filter { policyKinds.contains($0.kind) }
             let otherKeys = changed.filter { !policyKinds.contains($0.kind) }
-            // Policies half and half, then everything else, then an empty change.
+            // Replicas: a copy of every pod under a new name, with the original's addresses in reverse order, and
+            // one pod's addresses moved to the next pod's: pods change, identities do not.
+            var replicaObjects = startObjects
+            let startPods = start.state.pods
+            for (index, pod) in startPods.enumerated() {
+                let copy = Pod(
+                    namespace: pod.namespace, name: pod.name + "-replica", labels: pod.labels, nodeName: pod.nodeName,
+                    hostNetwork: pod.hostNetwork, containerPorts: pod.containerPorts, phase: pod.phase,
+                    ips: pod.ips.reversed())
+                replicaObjects[copy.key] = .pod(copy)
+                if index == 0, startPods.count > 1, pod.isEndpoint, !startPods[1].ips.isEmpty {
+                    let moved = Pod(
+                        namespace: pod.namespace, name: pod.name, labels: pod.labels, nodeName: pod.nodeName,
+                        hostNetwork: pod.hostNetwork, containerPorts: pod.containerPorts, phase: pod.phase,
+                        ips: startPods[1].ips)
+                    replicaObjects[moved.key] = .pod(moved)
+                }
+            }
+            let replicaKeys = replicaObjects.keys.filter { replicaObjects[$0] != startObjects[$0] }.sorted()
+            // Policies half and half, then replicas, then everything else (the replicas go), then an empty change.
             let half = policyKeys.count / 2
-            let steps: [(keys: [ObjectKey], policiesOnly: Bool)] = [
-                (Array(policyKeys[..<half]), true), (Array(policyKeys[half...]), true), (otherKeys, false), ([], true),
+            let steps: [(keys: [ObjectKey], target: [ObjectKey: ManifestObject], sameIdentities: Bool)] = [
+                (Array(policyKeys[..<half]), endObjects, true), (Array(policyKeys[half...]), endObjects, true),
+                (replicaKeys, replicaObjects, true), (otherKeys + replicaKeys, endObjects, false), ([], endObjects, true),
             ]
             var current = startObjects
             var state = ClusterState(objects: startObjects.values)
@@ -87,16 +107,20 @@ struct IncrementalCompileTests {
             _ = compiler.compile(state)
             for (index, step) in steps.enumerated() {
                 var next = current
-                for key in step.keys { next[key] = endObjects[key] }
+                for key in step.keys { next[key] = step.target[key] }
                 state = state.applying(changes(from: current, to: next, keys: step.keys))
                 current = next
                 let whole = ClusterState(objects: current.values)
                 let label = "incremental seed \(seed) step \(index)"
                 for difference in differences(state, whole) { Issue.record("\(label): applied state differs: \(difference)") }
                 let snapshot = compiler.compile(state, generation: UInt64(index + 2))
-                if step.policiesOnly {
+                if step.sameIdentities {
                     policyOnlySteps += 1
                     if snapshot.statistics.reusedIdentities { reusedSteps += 1 }
+                }
+                if step.keys == replicaKeys {
+                    // New pods of existing identities: nothing is resolved again.
+                    #expect(snapshot.statistics.reusedIdentities && snapshot.statistics.policiesResolved == 0, "\(label)")
                 }
                 // The queries of both clusters: addresses of the pods before and after.
                 var check = DifferentialCheck(label: label, state: whole, snapshot: snapshot)
@@ -110,7 +134,7 @@ struct IncrementalCompileTests {
         #expect(failures == 0)
         // The reuse path must be taken, or this test checks only compiles from scratch (a policy-only step compiles
         // everything only when it makes or removes a namespace that no object declares).
-        #expect(reusedSteps * 4 > policyOnlySteps * 3, "reused identities in \(reusedSteps) of \(policyOnlySteps) policy-only steps")
+        #expect(reusedSteps * 4 > policyOnlySteps * 3, "reused identities in \(reusedSteps) of \(policyOnlySteps) steps")
     }
 
     @Test("A policy-only change resolves only the changed policies")
