@@ -123,13 +123,17 @@ struct ReloadBenchCommand: ParsableCommand {
     @Option(help: "Reloads measured.")
     var iterations = 40
 
+    @Flag(name: .customLong("whole-stages"), help: "The baseline: store, state and compile done whole on every reload, as before they were incremental.")
+    var wholeStages = false
+
     func validate() throws {
         guard variants.count >= 2 else { throw ValidationError("give two or more --variant files") }
         guard iterations > 0 else { throw ValidationError("--iterations must be positive") }
     }
 
     func run() throws {
-        let result = try ReloadBenchmark(directory: policyDirectory, variants: variants, iterations: iterations).run {
+        let result = try ReloadBenchmark(
+            directory: policyDirectory, variants: variants, iterations: iterations, wholeStages: wholeStages).run {
             printError($0)
         }
         try printJSON(result)

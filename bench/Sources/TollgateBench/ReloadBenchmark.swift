@@ -30,6 +30,8 @@ public struct ReloadBenchmark {
         public var compile_phases_ms: [String: Double]
         public var total_ms: Double
         public var total_p99_ms: Double
+        /// Whether this run is the baseline (``ReloadBenchmark/wholeStages``).
+        public var whole_stages: Bool
         public var machine: String
     }
 
@@ -39,12 +41,16 @@ public struct ReloadBenchmark {
     public var variants: [String]
     /// Reloads measured (after one warm-up reload per variant).
     public var iterations: Int
+    /// The baseline: every stage after the directory load done whole, as before reloads were incremental — the
+    /// store replaces the directory's objects, the state is built from every object, the compile starts afresh.
+    public var wholeStages: Bool
 
     /// A benchmark of reloading `directory` as `variants` take turns.
-    public init(directory: String, variants: [String], iterations: Int) {
+    public init(directory: String, variants: [String], iterations: Int, wholeStages: Bool = false) {
         self.directory = directory
         self.variants = variants
         self.iterations = iterations
+        self.wholeStages = wholeStages
     }
 
     /// Runs the measurement; `progress` receives one line per step.
@@ -81,14 +87,25 @@ public struct ReloadBenchmark {
             lap("load")
             times.append(("files_parsed", Double(outcome.filesParsed)))
             times.append(("incremental_load", outcome.changes == nil ? 0 : 1))
-            store.update(source: source.name, with: outcome)
-            lap("store")
-            _ = store.conflicts()
-            lap("merge")
-            let next = store.clusterState(updating: state)
-            state = next
-            lap("cluster_state")
-            let snapshot = compiler.compile(next, generation: UInt64(iteration + 1))
+            let snapshot: CompiledSnapshot
+            if wholeStages {
+                store.replace(source: source.name, with: outcome.objects)
+                lap("store")
+                let (objects, _) = store.merged()
+                lap("merge")
+                let next = ClusterState(objects: objects)
+                lap("cluster_state")
+                snapshot = PolicyCompiler.compile(next, generation: UInt64(iteration + 1))
+            } else {
+                store.update(source: source.name, with: outcome)
+                lap("store")
+                _ = store.conflicts()
+                lap("merge")
+                let next = store.clusterState(updating: state)
+                state = next
+                lap("cluster_state")
+                snapshot = compiler.compile(next, generation: UInt64(iteration + 1))
+            }
             lap("compile")
             times.append(("total", Self.milliseconds(ContinuousClock.now - started)))
             times.append(("policies_resolved", Double(snapshot.statistics.policiesResolved)))
@@ -116,6 +133,7 @@ public struct ReloadBenchmark {
             load_ms: median("load"), files_parsed: median("files_parsed"), policies_resolved: median("policies_resolved"), store_ms: median("store"), merge_ms: median("merge"),
             cluster_state_ms: median("cluster_state"), compile_ms: median("compile"), compile_phases_ms: phases,
             total_ms: median("total"), total_p99_ms: Self.percentile(samples["total"] ?? [], 0.99),
+            whole_stages: wholeStages,
             machine: VerdictBenchmark.machineDescription())
     }
 
