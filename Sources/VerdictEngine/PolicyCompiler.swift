@@ -172,22 +172,23 @@ struct CompileContext {
     // MARK: Identities
 
     /// Groups endpoint pods into identities (``identityKeys``) and lists their addresses (``podSlots``).
-    /// Identities are numbered by namespace, then labels, then container ports, so the numbers depend only on which
-    /// identities exist, not on which pods have them: a pod added, removed or readdressed with the labels and ports
-    /// of an existing identity leaves every number as it was.
+    /// Identities are numbered in an order of their keys (namespace first, so each namespace's identities are
+    /// contiguous), so the numbers depend only on which identities exist, not on which pods have them: a pod added,
+    /// removed or readdressed with the labels and ports of an existing identity leaves every number as it was.
     mutating func collectIdentities() {
         var namespaceIndex: [String: Int32] = [:]
         for (index, namespace) in state.namespaces.enumerated() { namespaceIndex[namespace.name] = Int32(index) }
         var provisional: [IdentityKey: Int32] = [:]
         provisional.reserveCapacity(state.pods.count / 4)
         var keys: [IdentityKey] = []
-        var podIdentities: [(pod: Int32, identity: Int32)] = []
-        podIdentities.reserveCapacity(state.pods.count)
-        for (podIndex, pod) in state.pods.enumerated() where pod.isEndpoint {
+        podSlots.reserveCapacity(state.pods.count * 2)
+        let pods = state.pods
+        for podIndex in pods.indices where pods[podIndex].isEndpoint {
             endpointCount += 1
-            guard let namespace = namespaceIndex[pod.namespace] else { continue }
+            guard let namespace = namespaceIndex[pods[podIndex].namespace] else { continue }
             let key = IdentityKey(
-                namespace: namespace, labels: pod.labels, ports: pod.containerPorts, portsHash: pod.containerPortsHash)
+                namespace: namespace, labels: pods[podIndex].labels, ports: pods[podIndex].containerPorts,
+                portsHash: pods[podIndex].containerPortsHash)
             let identity: Int32
             if let existing = provisional[key] {
                 identity = existing
@@ -196,16 +197,18 @@ struct CompileContext {
                 provisional[key] = identity
                 keys.append(key)
             }
-            podIdentities.append((Int32(podIndex), identity))
+            for address in pods[podIndex].ips { podSlots.append((Int32(podIndex), identity, address)) }
         }
-        let order = keys.indices.sorted { IdentityKey.precedes(keys[$0], keys[$1]) }
+        // Sorted by namespace, then by hashes (computed when the pods were decoded), then in full on a tie: an
+        // order that depends only on the keys, at the cost of integer comparisons.
+        let sortKeys = keys.map { ($0.namespace, $0.labels.hashValue, $0.portsHash) }
+        let order = keys.indices.sorted {
+            sortKeys[$0] != sortKeys[$1] ? sortKeys[$0] < sortKeys[$1] : IdentityKey.precedes(keys[$0], keys[$1])
+        }
         var number = [Int32](repeating: 0, count: keys.count)
         for (identity, provisionalIdentity) in order.enumerated() { number[provisionalIdentity] = Int32(identity) }
         identityKeys = order.map { keys[$0] }
-        podSlots.reserveCapacity(podIdentities.count * 2)
-        for (pod, identity) in podIdentities {
-            for address in state.pods[Int(pod)].ips { podSlots.append((pod, number[Int(identity)], address)) }
-        }
+        for index in podSlots.indices { podSlots[index].identity = number[Int(podSlots[index].identity)] }
     }
 
     /// The per-identity tables of ``identityKeys``: namespace, labels, named ports, the identity range of each

@@ -72,7 +72,9 @@ public struct VerdictBenchmark: Sendable {
         compileTimes.sort()
         progress(
             "compiled: \(snapshot.statistics.identities) identities, \(snapshot.statistics.rules) rules, "
-                + "\(snapshot.statistics.tableBytes) bytes, best \(format(compileTimes[0])) ms")
+                + "\(snapshot.statistics.tableBytes) bytes, best \(format(compileTimes[0])) ms; phases of the last: "
+                + snapshot.statistics.phases.map { "\($0.name) \(format($0.duration.milliseconds)) ms" }
+                .joined(separator: ", "))
 
         let queries = cluster.queries
         // Warm-up: one pass over every query, so the first measurement does not pay for first touches of the
