@@ -93,7 +93,9 @@ final class VerdictWorker: Sendable {
         var reportedOverflows = 0
         let failure = failureMode.verdict()
         // Adds to the kernel's allow sets, written during a batch and sent after its verdicts.
-        var adds = AllowSetMessages(capacity: allowCache == nil ? 0 : batchCapacity * AllowSetMessages.maximumAddSize)
+        var adds = AllowSetMessages(
+            capacity: allowCache == nil ? 0 : batchCapacity * AllowSetMessages.maximumAddSize,
+            kind: allowCache?.sets.kind ?? .ipset)
         let allowSets = allowCache?.sets  // plain values: nothing reference-counted on the packet path
         var batchesSinceDrain = 0
 
@@ -178,7 +180,7 @@ final class VerdictWorker: Sendable {
             if let allowCache, adds.messages > 0 {
                 // Before the quiescent state: a flush after the next publication cannot miss these.
                 do {
-                    try allowCache.socket.send(adds)
+                    try allowCache.socket.send(&adds)
                     counters.allowSetAdds.add(UInt64(adds.messages), ordering: .relaxed)
                 } catch {
                     counters.allowSetErrors.add(UInt64(adds.messages), ordering: .relaxed)

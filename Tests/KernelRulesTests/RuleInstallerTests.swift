@@ -167,10 +167,11 @@ struct RuleInstallerTests {
     @Test
     func nftablesScriptIsValidApartFromTheQueueStatementThisKernelLacks() throws {
         try withNamespace("kr-nft") { namespace, installer in
-            // With every optional part: trusted peer sources and the remote-cluster NAT chain.
+            // With every optional part: trusted peer sources, the remote-cluster NAT chain and the allow cache's sets.
             var configuration = Self.configuration
             configuration.trustedSourceCIDRs = [IPPrefix("192.168.10.0/24"), IPPrefix("fd00:11::/64")].compactMap { $0 }
             configuration.remoteClusterCIDRs = [IPPrefix("10.245.0.0/16"), IPPrefix("fd00:245::/56")].compactMap { $0 }
+            configuration.allowSets = true
             let ruleset = try RuleRenderer().render(configuration, for: .nftables)
             // With the queue statement replaced, the kernel must accept the whole script.
             let script = ruleset.text.split(separator: "\n", omittingEmptySubsequences: false)
