@@ -163,11 +163,17 @@ extension Daemon {
                 ])
             try text.appendCounter(
                 "tollgate_allow_set_adds_total",
-                help: "Allowed flows handed to the kernel allow cache, and error replies to those adds, by result.",
+                help: "Allowed flows handed to the kernel allow cache, error replies to those adds, and allowed flows not "
+                    + "added while adds were paused after an error reply (a full set), by result.",
                 samples: [
                     Sample(labels: [Label("result", "sent")], value: Double(workers.reduce(0) { $0 + $1.allowSetAdds })),
                     Sample(labels: [Label("result", "failed")], value: Double(workers.reduce(0) { $0 + $1.allowSetErrors })),
+                    Sample(labels: [Label("result", "skipped")], value: Double(workers.reduce(0) { $0 + $1.allowSetSkips })),
                 ])
+            try text.appendCounter(
+                "tollgate_allow_set_pauses_total",
+                help: "Times a worker stopped adding to the kernel allow cache for a second after an error reply.",
+                value: Double(workers.reduce(0) { $0 + $1.allowSetPauses }))
             if let accepts = kernelCacheAccepts() {
                 try text.appendCounter(
                     "tollgate_kernel_cache_accepts_total",
