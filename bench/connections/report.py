@@ -145,6 +145,8 @@ def tollgate_metrics(before, after):
         previous = cumulative
     count = metric_delta(before, after, "tollgate_verdict_latency_seconds_count")
     total = metric_delta(before, after, "tollgate_verdict_latency_seconds_sum")
+    decision_count = metric_delta(before, after, "tollgate_decision_latency_seconds_count")
+    decision_total = metric_delta(before, after, "tollgate_decision_latency_seconds_sum")
     return {
         "packets": sums("tollgate_packets_total"),
         "cache_hits": hits, "cache_misses": misses,
@@ -154,6 +156,9 @@ def tollgate_metrics(before, after):
         "receive_buffer_overflows": sums("tollgate_receive_buffer_overflows_total"),
         "verdict_send_errors": sums("tollgate_verdict_send_errors_total"),
         "verdict_latency_mean_us": total / count * 1e6 if count > 0 else None,
+        "decision_latency_mean_us": decision_total / decision_count * 1e6 if decision_count > 0 else None,
+        "allow_set_adds": metric_delta(before, after, 'tollgate_allow_set_adds_total{result="sent"}'),
+        "allow_set_add_errors": metric_delta(before, after, 'tollgate_allow_set_adds_total{result="failed"}'),
         "verdict_latency_p50_us": histogram_quantile(per_bucket, 0.5),
         "verdict_latency_p99_us": histogram_quantile(per_bucket, 0.99),
         "verdict_latency_buckets_us": [[u, c] for u, c in per_bucket],
@@ -168,8 +173,10 @@ def case(arguments):
     window = (end - start) / 1e9
     column = 2 if arguments.proto == "udp" else 1
     server_count = interpolate(samples, end, column) - interpolate(samples, start, column)
-    _, _, m0, k0 = read_snapshot(arguments.before)
+    _, q0, m0, k0 = read_snapshot(arguments.before)
     _, q1, m1, k1 = read_snapshot(arguments.after)
+    # Queued between the two snapshots (the id sequences), the interval the allow cache's counter covers too.
+    queued_between = sum(q1[n]["id_sequence"] - q0[n]["id_sequence"] for n in q1 if n in q0)
     queue_samples = read_samples(arguments.queue_samples)
     queued_at = lambda t, c: interpolate(queue_samples, t, c)
     queued = round(queued_at(end, 1) - queued_at(start, 1))
@@ -183,6 +190,7 @@ def case(arguments):
         "tollgate": tollgate_metrics(m0, m1),
         # The allow cache's rule over the window (snapshots, not the loadgen window exactly) and the set's size.
         "kcache_accepted": k1["accepted"] - k0.get("accepted", 0) if "accepted" in k1 else None,
+        "queued_between_snapshots": queued_between,
         "kcache_entries_before": k0.get("entries"), "kcache_entries_after": k1.get("entries"),
     }
     print(json.dumps(record, sort_keys=True))
@@ -363,8 +371,13 @@ def table(arguments):
                     made = load.get("connections", load.get("sent", 0))
                     drawn = load.get("keys_drawn")
                     distinct = None if drawn is None else (drawn if load.get("flows", 0) < 0 else min(drawn, load["flows"]))
-                    print(f"  kernel allow cache: {record['kcache_accepted']:,} accepted by the set's rule "
-                          f"({record['kcache_accepted'] / max(made, 1):.1%} of {made:,} in the window), set entries "
+                    between = record.get("queued_between_snapshots")
+                    if between is None:  # a record from before that field: the window's queue count
+                        between = record["queued"]
+                    print(f"  kernel allow cache: {record['kcache_accepted']:,} accepted by the set's rule and "
+                          f"{between:,} queued between the snapshots: hit ratio "
+                          f"{record['kcache_accepted'] / max(record['kcache_accepted'] + between, 1):.3f} "
+                          f"({made:,} made in loadgen's window), set entries "
                           f"{record['kcache_entries_before']} -> {record['kcache_entries_after']}"
                           + (f"; {distinct:,} distinct keys drawn by the load" if distinct is not None else ""))
                 m = record["tollgate"]
@@ -380,7 +393,10 @@ def table(arguments):
                          if undecided is not None else ""))
                 print(f"  verdict latency (batch arrival to verdicts sent): mean "
                       f"{fmt(m['verdict_latency_mean_us'], 1)} us, p50 ~{fmt(m['verdict_latency_p50_us'], 1)} us, "
-                      f"p99 ~{fmt(m['verdict_latency_p99_us'], 1)} us")
+                      f"p99 ~{fmt(m['verdict_latency_p99_us'], 1)} us; decision (arrival to last verdict decided) "
+                      f"mean {fmt(m.get('decision_latency_mean_us'), 2)} us"
+                      + (f"; allow-set adds sent {m['allow_set_adds']:,.0f}, error replies {m['allow_set_add_errors']:,.0f}"
+                         if m.get("allow_set_adds") else ""))
 
 
 def main():
