@@ -38,16 +38,24 @@ public struct DatapathConfiguration: Sendable, Hashable {
     }
 }
 
-/// The kernel-side allow cache: the sets (one per family) and how long an element lives without being added again.
+/// The kernel-side allow cache: the sets (one per family), their kind (ip sets for the iptables back end, sets in
+/// Tollgate's nft table for the nft back end) and how long an element lives without being added again.
 public struct AllowSetConfiguration: Sendable, Hashable {
+    /// The IPv4 set.
     public var ipv4: AllowSetName
+    /// The IPv6 set.
     public var ipv6: AllowSetName
+    /// Seconds an element lives unless added again.
     public var timeoutSeconds: UInt32
+    /// ip sets or nft sets: which messages the workers send.
+    public var kind: AllowSetKind
 
-    public init(ipv4: AllowSetName, ipv6: AllowSetName, timeoutSeconds: UInt32) {
+    /// Creates a configuration.
+    public init(ipv4: AllowSetName, ipv6: AllowSetName, timeoutSeconds: UInt32, kind: AllowSetKind = .ipset) {
         self.ipv4 = ipv4
         self.ipv6 = ipv6
         self.timeoutSeconds = timeoutSeconds
+        self.kind = kind
     }
 }
 
@@ -116,7 +124,7 @@ public final class Datapath: Sendable {
     /// - Throws: ``SystemError`` from the netlink socket or the kernel's answer.
     public func flushAllowSets() throws(SystemError) {
         guard let sets = configuration.allowSets else { return }
-        try AllowSetSocket().flush([(sets.ipv4, .ipv4), (sets.ipv6, .ipv6)])
+        try AllowSetSocket().flush([(sets.ipv4, .ipv4), (sets.ipv6, .ipv6)], kind: sets.kind)
     }
 
     /// Every worker's counters.

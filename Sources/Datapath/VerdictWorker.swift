@@ -93,9 +93,14 @@ final class VerdictWorker: Sendable {
         var reportedOverflows = 0
         let failure = failureMode.verdict()
         // Adds to the kernel's allow sets, written during a batch and sent after its verdicts.
-        var adds = AllowSetMessages(capacity: allowCache == nil ? 0 : batchCapacity * AllowSetMessages.maximumAddSize)
+        var adds = AllowSetMessages(
+            capacity: allowCache == nil ? 0 : batchCapacity * AllowSetMessages.maximumAddSize,
+            kind: allowCache?.sets.kind ?? .ipset)
         let allowSets = allowCache?.sets  // plain values: nothing reference-counted on the packet path
-        var batchesSinceDrain = 0
+        // After an error reply (in practice a full set) adds pause: a failing add costs far more than a good one
+        // (an nft batch that fails is aborted, which blocks the sender for milliseconds; a full ip set costs ~10 µs
+        // per add), and a full set cannot take the flow anyway.
+        var addsPausedUntil: UInt64 = 0
 
         while !stopping.load(ordering: .relaxed) {
             counters.lastProgressNanoseconds.store(MonotonicClock.nanoseconds(), ordering: .relaxed)
@@ -121,6 +126,8 @@ final class VerdictWorker: Sendable {
             let generation = published?.pointee.generation ?? 0
             var hits: UInt64 = 0
             var misses: UInt64 = 0
+            var skippedAdds: UInt64 = 0
+            let adding = started >= addsPausedUntil
             for index in 0..<received {
                 let packet = batch[index]
                 let reason: DecisionReason
@@ -145,9 +152,13 @@ final class VerdictWorker: Sendable {
                             if decided.isAllowed {
                                 verdict = .accept
                                 if let allowSets {
-                                    adds.appendAdd(
-                                        to: flow.source.family == .ipv4 ? allowSets.ipv4 : allowSets.ipv6, flow: flow,
-                                        timeout: allowSets.timeoutSeconds)
+                                    if adding {
+                                        adds.appendAdd(
+                                            to: flow.source.family == .ipv4 ? allowSets.ipv4 : allowSets.ipv6,
+                                            flow: flow, timeout: allowSets.timeoutSeconds)
+                                    } else if flow.transport.hasPorts {
+                                        skippedAdds &+= 1
+                                    }
                                 }
                             } else {
                                 let audit = auditAll || decided.audited
@@ -178,18 +189,22 @@ final class VerdictWorker: Sendable {
             if let allowCache, adds.messages > 0 {
                 // Before the quiescent state: a flush after the next publication cannot miss these.
                 do {
-                    try allowCache.socket.send(adds)
+                    try allowCache.socket.send(&adds)
                     counters.allowSetAdds.add(UInt64(adds.messages), ordering: .relaxed)
                 } catch {
                     counters.allowSetErrors.add(UInt64(adds.messages), ordering: .relaxed)
                 }
                 adds.removeAll()
-                batchesSinceDrain += 1
-                if batchesSinceDrain >= 64 {
-                    batchesSinceDrain = 0
-                    counters.allowSetErrors.add(UInt64(allowCache.socket.drainReplies().errors), ordering: .relaxed)
+                // The kernel handled the adds inside `send`: its error replies, if any, are waiting already. Without
+                // any, this is one `recv` that finds nothing.
+                let errors = allowCache.socket.drainReplies().errors
+                if errors > 0 {
+                    counters.allowSetErrors.add(UInt64(errors), ordering: .relaxed)
+                    counters.allowSetPauses.add(1, ordering: .relaxed)
+                    addsPausedUntil = MonotonicClock.nanoseconds() &+ Self.allowSetPauseNanoseconds
                 }
             }
+            if skippedAdds > 0 { counters.allowSetSkips.add(skippedAdds, ordering: .relaxed) }
             // The snapshot pointer is not used past this point.
             tollgate_rcu_quiescent_state()
 
@@ -229,6 +244,9 @@ struct AllowCache: @unchecked Sendable {
 }
 
 extension VerdictWorker {
+    /// How long a worker stops adding to the allow sets after an error reply: one second.
+    static let allowSetPauseNanoseconds: UInt64 = 1_000_000_000
+
     /// The index of the first bound at or above `nanoseconds`, or `bounds.count` (+Inf).
     @inline(__always)
     static func bucket(_ nanoseconds: UInt64, _ bounds: [UInt64]) -> Int {

@@ -31,6 +31,10 @@ public final class WorkerCounters: Sendable {
     /// Allowed flows handed to the kernel's allow sets, and the kernel's error replies to those adds.
     let allowSetAdds = Atomic<UInt64>(0)
     let allowSetErrors = Atomic<UInt64>(0)
+    /// Allowed flows not handed to the allow sets because adds were paused after an error reply (a full set), and
+    /// how many times adds were paused.
+    let allowSetSkips = Atomic<UInt64>(0)
+    let allowSetPauses = Atomic<UInt64>(0)
     /// The monotonic time of the worker's last loop iteration, for the watchdog.
     let lastProgressNanoseconds = Atomic<UInt64>(0)
     let snapshotGeneration = Atomic<UInt64>(0)
@@ -62,6 +66,7 @@ public final class WorkerCounters: Sendable {
             verdictSendErrors: verdictSendErrors.load(ordering: .relaxed),
             receiveBufferOverflows: receiveBufferOverflows.load(ordering: .relaxed),
             allowSetAdds: allowSetAdds.load(ordering: .relaxed), allowSetErrors: allowSetErrors.load(ordering: .relaxed),
+            allowSetSkips: allowSetSkips.load(ordering: .relaxed), allowSetPauses: allowSetPauses.load(ordering: .relaxed),
             lastProgressNanoseconds: lastProgressNanoseconds.load(ordering: .relaxed),
             snapshotGeneration: snapshotGeneration.load(ordering: .relaxed))
     }
@@ -90,6 +95,9 @@ public struct WorkerStatistics: Sendable, Hashable {
     /// Allowed flows handed to the kernel's allow sets, and the kernel's error replies.
     public var allowSetAdds: UInt64
     public var allowSetErrors: UInt64
+    /// Allowed flows not added because adds were paused after an error reply, and the pauses.
+    public var allowSetSkips: UInt64
+    public var allowSetPauses: UInt64
     public var lastProgressNanoseconds: UInt64
     /// The generation of the snapshot the worker used last.
     public var snapshotGeneration: UInt64

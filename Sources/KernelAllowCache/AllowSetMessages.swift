@@ -1,9 +1,22 @@
 public import NetworkTypes
 
-/// Netlink messages for the kernel's ip sets (subsystem `NFNL_SUBSYS_IPSET`, protocol 7; the constants are those of
-/// `<linux/netfilter/ipset/ip_set.h>`), written into one preallocated buffer so that several go out in one
-/// `sendto`. Only what the allow cache needs: add a (source, protocol:port, destination) element with a timeout to
-/// a `hash:ip,port,ip` set, and flush a set.
+/// Which kernel sets the allow cache writes to, and so which netlink messages it sends.
+public enum AllowSetKind: Sendable, Hashable {
+    /// ip sets (`hash:ip,port,ip`), matched by the iptables back end's `-m set` rule: `IPSET_CMD_ADD` and
+    /// `IPSET_CMD_FLUSH` messages of subsystem `NFNL_SUBSYS_IPSET`.
+    case ipset
+    /// Sets with timeouts in the nft table `table` (family `inet`, key `ipv4_addr . inet_proto . inet_service .
+    /// ipv4_addr` or its IPv6 twin), matched by the nft back end's classify chain: `NFT_MSG_NEWSETELEM` and
+    /// `NFT_MSG_DELSETELEM` messages of subsystem `NFNL_SUBSYS_NFTABLES`, inside an nfnetlink batch
+    /// (`NFNL_MSG_BATCH_BEGIN` … `NFNL_MSG_BATCH_END`), which the kernel applies as one transaction.
+    case nftables(table: AllowSetName)
+}
+
+/// Netlink messages for the kernel allow cache's sets, written into one preallocated buffer so that several go out
+/// in one `sendto`. Only what the allow cache needs: add a (source, protocol:port, destination) element with a
+/// timeout, and flush a set. Two encodings (``AllowSetKind``): ip sets (subsystem `NFNL_SUBSYS_IPSET`, protocol 7;
+/// the constants are those of `<linux/netfilter/ipset/ip_set.h>`) and nft sets (subsystem `NFNL_SUBSYS_NFTABLES`;
+/// the constants are those of `<linux/netfilter/nf_tables.h>` and `<linux/netfilter/nfnetlink.h>`).
 ///
 /// Appending allocates nothing: the buffer is allocated once, and a message that does not fit is refused.
 public struct AllowSetMessages: ~Copyable {
@@ -33,18 +46,44 @@ public struct AllowSetMessages: ~Copyable {
     /// Inside `IPSET_ATTR_IP`: `IPSET_ATTR_IPADDR_IPV4`, `IPSET_ATTR_IPADDR_IPV6`.
     static let attributeIPv4: UInt16 = 1
     static let attributeIPv6: UInt16 = 2
-    /// The largest add message: header 16 + nfgenmsg 4 + protocol 8 + name 36 + data (4 + 2 × 24 + 8 + 8 + 8).
-    public static let maximumAddSize = 160
+    /// `NFNL_SUBSYS_NFTABLES`, `NFT_MSG_NEWSETELEM`, `NFT_MSG_DELSETELEM`, `NFNL_MSG_BATCH_BEGIN`,
+    /// `NFNL_MSG_BATCH_END`, `NLM_F_CREATE`, `NFPROTO_INET`.
+    static let nftSubsystem: UInt16 = 10
+    static let newSetElement: UInt16 = 12
+    static let deleteSetElement: UInt16 = 14
+    static let batchBegin: UInt16 = 0x10
+    static let batchEnd: UInt16 = 0x11
+    static let create: UInt16 = 0x400
+    static let inetFamily: UInt8 = 1
+    /// `NFTA_SET_ELEM_LIST_TABLE`, `NFTA_SET_ELEM_LIST_SET`, `NFTA_SET_ELEM_LIST_ELEMENTS`; inside the elements
+    /// `NFTA_LIST_ELEM`; inside an element `NFTA_SET_ELEM_KEY` and `NFTA_SET_ELEM_TIMEOUT`; inside the key
+    /// `NFTA_DATA_VALUE`.
+    static let listTable: UInt16 = 1
+    static let listSet: UInt16 = 2
+    static let listElements: UInt16 = 3
+    static let listElement: UInt16 = 1
+    static let elementKey: UInt16 = 1
+    static let elementTimeout: UInt16 = 4
+    static let dataValue: UInt16 = 1
+    /// The largest add, in either encoding, with room for an nft batch's begin and end (20 bytes each). ipset:
+    /// header 16 + nfgenmsg 4 + protocol 8 + name 36 + data (4 + 2 × 24 + 8 + 8 + 8) = 160. nft: header 16 +
+    /// nfgenmsg 4 + table 36 + set 36 + elements (4 + 4 + timeout 12 + key (4 + 4 + 40)) = 160.
+    public static let maximumAddSize = 200
 
+    /// Which sets the messages are for.
+    public let kind: AllowSetKind
     private let storage: UnsafeMutableRawBufferPointer
     /// Bytes written so far.
     public private(set) var count = 0
     /// Messages written so far.
     public private(set) var messages = 0
     private var sequence: UInt32 = 0
+    /// nft: a batch was begun and not yet ended.
+    private var batchOpen = false
 
-    /// A buffer of `capacity` bytes.
-    public init(capacity: Int) {
+    /// A buffer of `capacity` bytes for messages to sets of `kind`.
+    public init(capacity: Int, kind: AllowSetKind = .ipset) {
+        self.kind = kind
         storage = UnsafeMutableRawBufferPointer.allocate(byteCount: capacity, alignment: 4)
     }
 
@@ -57,6 +96,17 @@ public struct AllowSetMessages: ~Copyable {
     public mutating func removeAll() {
         count = 0
         messages = 0
+        batchOpen = false
+    }
+
+    /// Ends what is written so that it can be sent: closes an open nft batch (`NFNL_MSG_BATCH_END`). Nothing to do
+    /// for ip sets. There is always room: every append keeps it free.
+    public mutating func finish() {
+        guard batchOpen else { return }
+        let start = count
+        beginMessage(type: Self.batchEnd, family: 0, flags: Self.request, resource: Self.nftSubsystem)
+        put32(UInt32(count - start), at: start)
+        batchOpen = false
     }
 
     /// Appends "add (source, transport:destination port, destination) for `timeout` seconds to `set`"; an element
@@ -67,6 +117,10 @@ public struct AllowSetMessages: ~Copyable {
         guard flow.transport.hasPorts, flow.source.family == flow.destination.family,
             count + Self.maximumAddSize <= storage.count
         else { return false }
+        if case .nftables(let table) = kind {
+            appendNFTAdd(table: table, set: set, flow: flow, timeout: timeout)
+            return true
+        }
         let start = count
         beginMessage(command: Self.addCommand, family: flow.source.family, flags: Self.request)
         appendAttribute(Self.attributeProtocol, byte: Self.protocolVersion)
@@ -85,13 +139,87 @@ public struct AllowSetMessages: ~Copyable {
     /// Appends "flush `set`", asking for an acknowledgement. Returns false when the buffer is full.
     @discardableResult
     public mutating func appendFlush(_ set: AllowSetName, family: AddressFamily) -> Bool {
-        guard count + 64 <= storage.count else { return false }
+        guard count + 128 <= storage.count else { return false }
+        if case .nftables(let table) = kind {
+            // NFT_MSG_DELSETELEM without elements empties the set (as `nft flush set` does).
+            openBatch()
+            let start = count
+            beginMessage(
+                type: Self.nftSubsystem << 8 | Self.deleteSetElement, family: Self.inetFamily,
+                flags: Self.request | Self.acknowledge, resource: 0)
+            appendName(Self.listTable, table)
+            appendName(Self.listSet, set)
+            endMessage(start)
+            return true
+        }
         let start = count
         beginMessage(command: Self.flushCommand, family: family, flags: Self.request | Self.acknowledge)
         appendAttribute(Self.attributeProtocol, byte: Self.protocolVersion)
         appendName(set)
         endMessage(start)
         return true
+    }
+
+    // MARK: - nft
+
+    /// `NFNL_MSG_BATCH_BEGIN` for the nftables subsystem, unless a batch is open already.
+    private mutating func openBatch() {
+        guard !batchOpen else { return }
+        let start = count
+        beginMessage(type: Self.batchBegin, family: 0, flags: Self.request, resource: Self.nftSubsystem)
+        put32(UInt32(count - start), at: start)
+        batchOpen = true
+    }
+
+    /// One `NFT_MSG_NEWSETELEM` with one element: the key is the concatenation source . protocol . port .
+    /// destination, each field in network byte order and padded to 4 bytes (nft's concatenation layout); the
+    /// timeout is in milliseconds, big-endian. Without `NLM_F_EXCL`, an element already present gets the new
+    /// timeout (checked against the kernel by the tests).
+    private mutating func appendNFTAdd(table: AllowSetName, set: AllowSetName, flow: FlowKey, timeout: UInt32) {
+        openBatch()
+        let start = count
+        beginMessage(
+            type: Self.nftSubsystem << 8 | Self.newSetElement, family: Self.inetFamily, flags: Self.request | Self.create,
+            resource: 0)
+        appendName(Self.listTable, table)
+        appendName(Self.listSet, set)
+        let elements = beginNested(Self.listElements)
+        let element = beginNested(Self.listElement)
+        appendHeader(Self.elementTimeout, payloadLength: 8)
+        put32(0, at: count)
+        put32((timeout &* 1000).bigEndian, at: count + 4)  // at most 4,294,967 s: the upper word stays 0
+        count += 8
+        let key = beginNested(Self.elementKey)
+        let addressLength = flow.source.family == .ipv4 ? 4 : 16
+        appendHeader(Self.dataValue, payloadLength: 2 * addressLength + 8)
+        writeAddress(flow.source)
+        put32(0, at: count)
+        storage[count] = flow.transport.rawValue
+        count += 4
+        put32(0, at: count)
+        put16(flow.destinationPort.bigEndian, at: count)
+        count += 4
+        writeAddress(flow.destination)
+        endNested(key)
+        endNested(element)
+        endNested(elements)
+        endMessage(start)
+    }
+
+    /// The address's bytes in network order (4 or 16).
+    private mutating func writeAddress(_ address: IPAddress) {
+        switch address {
+        case .v4(let v4):
+            put32(v4.rawValue.bigEndian, at: count)
+            count += 4
+        case .v6:
+            var bits = address.bits
+            for index in (0..<16).reversed() {
+                storage[count + index] = UInt8(truncatingIfNeeded: bits)
+                bits >>= 8
+            }
+            count += 16
+        }
     }
 
     // MARK: - Writing
@@ -111,18 +239,23 @@ public struct AllowSetMessages: ~Copyable {
         }
     }
 
-    /// `struct nlmsghdr` (length filled in by `endMessage`) and `struct nfgenmsg`.
+    /// `struct nlmsghdr` (length filled in by `endMessage`) and `struct nfgenmsg` for an ip set command.
     private mutating func beginMessage(command: UInt16, family: AddressFamily, flags: UInt16) {
+        // nfgenmsg: NFPROTO_IPV4 (2) or NFPROTO_IPV6 (10), NFNETLINK_V0, resource id 0.
+        beginMessage(type: Self.subsystem << 8 | command, family: family == .ipv4 ? 2 : 10, flags: flags, resource: 0)
+    }
+
+    /// `struct nlmsghdr` (length filled in later) and `struct nfgenmsg` (`res_id` big-endian).
+    private mutating func beginMessage(type: UInt16, family: UInt8, flags: UInt16, resource: UInt16) {
         sequence &+= 1
         put32(0, at: count)
-        put16(Self.subsystem << 8 | command, at: count + 4)
+        put16(type, at: count + 4)
         put16(flags, at: count + 6)
         put32(sequence, at: count + 8)
         put32(0, at: count + 12)
-        // nfgenmsg: NFPROTO_IPV4 (2) or NFPROTO_IPV6 (10), NFNETLINK_V0, resource id 0.
-        storage[count + 16] = family == .ipv4 ? 2 : 10
+        storage[count + 16] = family
         storage[count + 17] = 0
-        put16(0, at: count + 18)
+        put16(resource.bigEndian, at: count + 18)
         count += 20
     }
 
@@ -158,7 +291,12 @@ public struct AllowSetMessages: ~Copyable {
     }
 
     private mutating func appendName(_ name: AllowSetName) {
-        appendHeader(Self.attributeSetName, payloadLength: name.count + 1)
+        appendName(Self.attributeSetName, name)
+    }
+
+    /// A NUL-terminated string attribute.
+    private mutating func appendName(_ type: UInt16, _ name: AllowSetName) {
+        appendHeader(type, payloadLength: name.count + 1)
         name.withBytes { bytes in
             for byte in bytes {
                 storage[count] = byte

@@ -2,9 +2,9 @@ internal import Glibc
 public import LinuxSupport
 public import NetworkTypes
 
-/// A netlink socket to the kernel's ip sets (`NETLINK_NETFILTER`), non-blocking: the workers send element adds
-/// without waiting, and the kernel's error replies (a full set, a set that vanished) are drained and counted later.
-/// Not shared between threads.
+/// A netlink socket to the kernel's ip sets and nft sets (`NETLINK_NETFILTER`), non-blocking: the workers send
+/// element adds without waiting, and the kernel's error replies (a full set, a set that vanished) are drained and
+/// counted later. Not shared between threads.
 public final class AllowSetSocket {
     private let descriptor: Int32
     private let receiveBuffer: UnsafeMutableRawBufferPointer
@@ -27,11 +27,14 @@ public final class AllowSetSocket {
         receiveBuffer.deallocate()
     }
 
-    /// Sends every message of `messages` in one datagram. The corresponding C function is `send`.
+    /// Ends `messages` (``AllowSetMessages/finish()``: an nft batch is closed) and sends them all in one datagram.
+    /// The corresponding C function is `send`. The kernel handles the messages in this call, in the caller's
+    /// context; an nft batch is one transaction.
     ///
     /// - Throws: ``SystemError`` (`EAGAIN` when the kernel cannot take it now: the adds are then lost, which costs
     ///   only queued packets later).
-    public func send(_ messages: borrowing AllowSetMessages) throws(SystemError) {
+    public func send(_ messages: inout AllowSetMessages) throws(SystemError) {
+        messages.finish()
         let bytes = messages.bytes
         guard let base = bytes.baseAddress, bytes.count > 0 else { return }
         _ = try SystemCall.run("send(ipset)") { Glibc.send(descriptor, base, bytes.count, 0) }
@@ -53,14 +56,16 @@ public final class AllowSetSocket {
         return (errors, lastError)
     }
 
-    /// Flushes `sets` (one per family) and waits up to one second for the kernel's acknowledgements.
+    /// Flushes `sets` (one per family) of `kind` and waits up to one second for the kernel's acknowledgements.
     ///
     /// - Throws: ``SystemError`` naming the set whose flush failed, or `poll` when no answer came.
-    public func flush(_ sets: [(name: AllowSetName, family: AddressFamily)]) throws(SystemError) {
+    public func flush(_ sets: [(name: AllowSetName, family: AddressFamily)], kind: AllowSetKind = .ipset)
+        throws(SystemError)
+    {
         _ = drainReplies()
-        var messages = AllowSetMessages(capacity: 256)
+        var messages = AllowSetMessages(capacity: 512, kind: kind)
         for set in sets { messages.appendFlush(set.name, family: set.family) }
-        try send(messages)
+        try send(&messages)
         var answered = 0
         while answered < sets.count {
             var descriptorSet = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)

@@ -25,7 +25,7 @@ public struct RuleConfiguration: Sendable, Hashable {
     public var remoteClusterCIDRs: [IPPrefix]
     /// Consult the kernel allow cache (`RuleRenderer.allowSetNames`) before queueing: a new connection whose
     /// (source, protocol, destination port, destination) Tollgate allowed under the snapshot in force is not
-    /// queued again. iptables back end only.
+    /// queued again: ip sets matched by `-m set` (iptables back end), or sets in Tollgate's nft table (nft back end).
     public var allowSets: Bool = false
 
     /// Creates a configuration.

@@ -237,6 +237,49 @@ public struct RuleInstaller: Sendable {
         return found
     }
 
+    /// New connections the kernel allow cache let through without queueing, summed over both families: the packet
+    /// counter of the rule that matches the allow sets (only conntrack-NEW packets reach it). Runs `iptables -nvxL`
+    /// (and `ip6tables`) or `nft list chain`; the count starts again from zero whenever the rules are reinstalled.
+    public func allowCacheAccepts(backend: RuleBackend) throws(KernelRulesError) -> UInt64 {
+        switch backend {
+        case .iptables:
+            var total: UInt64 = 0
+            for tools in Tools.all {
+                guard let name = RuleRenderer.allowSetNames.first(where: { $0.family == tools.family })?.name else {
+                    continue
+                }
+                let listing = try check([tools.command, "-w", "-t", "mangle", "-nvxL", RuleRenderer.policyChain])
+                total += Self.iptablesSetMatchPackets(listing.standardOutput, set: name)
+            }
+            return total
+        case .nftables:
+            let listing = try check(["nft", "list", "chain", "inet", RuleRenderer.nftTable, "classify"])
+            return Self.nftSetMatchPackets(listing.standardOutput, sets: RuleRenderer.nftAllowSetNames.map(\.name))
+        }
+    }
+
+    /// The packets column of the rule matching `set` in `iptables -nvxL` output (0 when there is no such rule).
+    static func iptablesSetMatchPackets(_ listing: String, set: String) -> UInt64 {
+        for line in listing.split(separator: "\n") where line.contains("match-set \(set) ") {
+            if let first = line.split(separator: " ").first, let packets = UInt64(first) { return packets }
+        }
+        return 0
+    }
+
+    /// The sum of the `counter packets N` of the rules that look up one of `sets` (`@name`) in `nft list` output.
+    static func nftSetMatchPackets(_ listing: String, sets: [String]) -> UInt64 {
+        var total: UInt64 = 0
+        for line in listing.split(separator: "\n") {
+            let words = line.split(separator: " ")
+            guard words.contains(where: { word in sets.contains { word == "@\($0)" } }),
+                let index = words.firstIndex(of: "counter"), index + 2 < words.count, words[index + 1] == "packets",
+                let packets = UInt64(words[index + 2])
+            else { continue }
+            total += packets
+        }
+        return total
+    }
+
     func nftTableExists() throws(KernelRulesError) -> Bool {
         let result: CommandRunner.Result
         do {

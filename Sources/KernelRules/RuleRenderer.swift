@@ -65,12 +65,20 @@ public struct RuleRenderer: Sendable {
             comment: "tollgate: no masquerade towards remote clusters"),
     ]
 
-    /// The kernel allow cache's ip sets, one per family (`hash:ip,port,ip`: source, protocol:port, destination).
+    /// The kernel allow cache's ip sets (iptables back end), one per family (`hash:ip,port,ip`: source,
+    /// protocol:port, destination).
     public static let allowSetNames: [(family: AddressFamily, name: String)] = [
         (.ipv4, "tollgate-allow-v4"), (.ipv6, "tollgate-allow-v6"),
     ]
+    /// The kernel allow cache's sets in `table inet tollgate` (nft back end), one per family, keyed by the
+    /// concatenation source . protocol . destination port . destination.
+    public static let nftAllowSetNames: [(family: AddressFamily, name: String)] = [
+        (.ipv4, "allow-v4"), (.ipv6, "allow-v6"),
+    ]
     /// How long an element of the allow sets lives unless added again, in seconds; every snapshot flushes them.
     public static let allowSetTimeoutSeconds: UInt32 = 60
+    /// The most elements an allow set holds (ipset `maxelem`, nft `size`); adds beyond it fail and are counted.
+    public static let allowSetCapacity = 262_144
 
     /// Every (table, chain) Tollgate creates in iptables; cleanup removes all of them.
     public static let allChains: [(table: String, chain: String)] = [
@@ -95,9 +103,6 @@ public struct RuleRenderer: Sendable {
                 ipv4: renderIPTables(configuration, family: .ipv4),
                 ipv6: renderIPTables(configuration, family: .ipv6))
         case .nftables:
-            if configuration.allowSets {
-                throw .invalidConfiguration("the kernel allow cache needs the iptables back end (ip sets)")
-            }
             return .nftables(script: renderNFT(configuration))
         }
     }
@@ -151,7 +156,7 @@ public struct RuleRenderer: Sendable {
                 name: name,
                 createArguments: [
                     "hash:ip,port,ip", "family", family == .ipv4 ? "inet" : "inet6", "timeout",
-                    "\(Self.allowSetTimeoutSeconds)", "maxelem", "262144",
+                    "\(Self.allowSetTimeoutSeconds)", "maxelem", "\(Self.allowSetCapacity)",
                 ])
         }
         for prefix in pods {
@@ -217,8 +222,21 @@ public struct RuleRenderer: Sendable {
             "table \(table) {}",
             "delete table \(table)",
             "table \(table) {",
-            "\tchain classify {",
         ]
+        if configuration.allowSets {
+            for (family, name) in Self.nftAllowSetNames {
+                let address = family == .ipv4 ? "ipv4_addr" : "ipv6_addr"
+                lines += [
+                    "\tset \(name) {",
+                    "\t\ttype \(address) . inet_proto . inet_service . \(address)",
+                    "\t\tflags timeout",
+                    "\t\ttimeout \(Self.allowSetTimeoutSeconds)s",
+                    "\t\tsize \(Self.allowSetCapacity)",
+                    "\t}",
+                ]
+            }
+        }
+        lines.append("\tchain classify {")
         let types = Self.neighbourDiscoveryTypes.map(String.init).joined(separator: ", ")
         lines.append("\t\ticmpv6 type { \(types) } return")
         lines.append("\t\tct state != new return")
@@ -233,6 +251,15 @@ public struct RuleRenderer: Sendable {
             let trusted = Self.normalized(configuration.trustedSourceCIDRs, family: family)
             guard !trusted.isEmpty else { continue }
             lines.append("\t\t\(keyword) saddr { \(trusted.map(\.description).joined(separator: ", ")) } return")
+        }
+        if configuration.allowSets {
+            // The allow cache: a flow Tollgate allowed under the snapshot in force is not queued again. `th dport`
+            // reads the transport header's destination port; only TCP, UDP and SCTP elements are ever added. The
+            // counter is what `tollgate_kernel_cache_accepts_total` reports.
+            for (family, name) in Self.nftAllowSetNames {
+                let keyword = family == .ipv4 ? "ip" : "ip6"
+                lines.append("\t\t\(keyword) saddr . meta l4proto . th dport . \(keyword) daddr @\(name) counter return")
+            }
         }
         for (family, keyword) in [(AddressFamily.ipv4, "ip"), (.ipv6, "ip6")] {
             let pods = Self.normalized(configuration.podCIDRs, family: family)

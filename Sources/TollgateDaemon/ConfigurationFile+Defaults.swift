@@ -34,10 +34,11 @@ extension ConfigurationFile {
         # still keeps 5 % of each second for other threads). Needs CAP_SYS_NICE; falls back to normal with a warning.
         workerPriority: 0
 
-        # Keep every allowed flow (source, protocol, destination port, destination) in kernel ip sets, so that
-        # later connections of the same flow skip the queue until the next policy snapshot empties the sets.
-        # Fewer packets reach userspace; the verdict metrics then count only the first connection of each flow.
-        # Needs the iptables back end and the ipset tool.
+        # Keep every allowed flow (source, protocol, destination port, destination) in kernel sets (ip sets with
+        # the iptables back end, which needs the ipset tool; sets in table inet tollgate with the nft back end), so
+        # that later connections of the same flow skip the queue until the next policy snapshot empties the sets.
+        # Fewer packets reach userspace; the verdict metrics then count only the first connection of each flow,
+        # and tollgate_kernel_cache_accepts_total counts the connections the sets let through.
         kernelAllowCache: false
 
         # The first NFQUEUE queue number; the workers use queueNum ... queueNum + workers - 1.

@@ -25,7 +25,7 @@ public struct ConfigurationFile: Sendable, Hashable {
         case workers
         /// 0, or the `SCHED_RR` priority of the workers (`--worker-priority`).
         case workerPriority
-        /// Keep allowed flows in kernel ip sets so repeats skip the queue (`--kernel-allow-cache`).
+        /// Keep allowed flows in kernel sets so repeats skip the queue (`--kernel-allow-cache`).
         case kernelAllowCache
         /// The first NFQUEUE number (`--queue-num`).
         case queueNum

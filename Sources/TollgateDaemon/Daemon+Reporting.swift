@@ -4,6 +4,31 @@ import LinuxSupport
 import PolicyFeeds
 
 extension Daemon {
+    /// New connections the kernel allow cache accepted without queueing them, since the daemon started: the packet
+    /// counter of the rule that matches the allow sets, read from the kernel whenever `/metrics` or `/status` is
+    /// asked for (a request costs an `iptables` and an `ip6tables` listing, or one `nft` listing: a few
+    /// milliseconds, never on the packet path). Nil when the cache is off, before the rules are installed, or when
+    /// no reading ever succeeded; a failed reading is logged once and the last good total is kept.
+    func kernelCacheAccepts() -> UInt64? {
+        guard allowCacheActive, let backend = state.withLock({ $0.rulesInstalled ? $0.backend : nil }) else {
+            return nil
+        }
+        let now = ContinuousClock.now
+        do {
+            let reading = try installer.allowCacheAccepts(backend: backend)
+            return kernelCacheAcceptCounter.withLock { $0.record(reading, at: now) }
+        } catch {
+            let (firstFailure, total) = kernelCacheAcceptCounter.withLock { counter in
+                defer { counter.lastError = "\(error)" }
+                return (counter.lastError == nil, counter.readAt == nil ? nil : counter.total)
+            }
+            if firstFailure {
+                logger.warning("cannot read the kernel allow cache's rule counter: \(error)")
+            }
+            return total
+        }
+    }
+
     /// The `/status` document.
     func statusJSON() -> String {
         let snapshot = state.withLock { $0 }
@@ -18,7 +43,7 @@ extension Daemon {
             rulesInstalled: snapshot.rulesInstalled, failureMode: configuration.failureMode.rawValue,
             audit: configuration.audit,
             queues: datapath.queues, workers: configuration.workers, workerScheduling: snapshot.workerScheduling,
-            kernelAllowCache: allowCacheActive,
+            kernelAllowCache: allowCacheActive, kernelCacheAccepts: kernelCacheAccepts(),
             podCIDRs: configuration.podCIDRs.map(\.description), exemptCIDRs: configuration.exemptCIDRs.map(\.description),
             nodes: .init(
                 nodeName: configuration.nodeName, podToNode: configuration.podToNode.rawValue,
@@ -138,11 +163,24 @@ extension Daemon {
                 ])
             try text.appendCounter(
                 "tollgate_allow_set_adds_total",
-                help: "Allowed flows handed to the kernel allow cache, and error replies to those adds, by result.",
+                help: "Allowed flows handed to the kernel allow cache, error replies to those adds, and allowed flows not "
+                    + "added while adds were paused after an error reply (a full set), by result.",
                 samples: [
                     Sample(labels: [Label("result", "sent")], value: Double(workers.reduce(0) { $0 + $1.allowSetAdds })),
                     Sample(labels: [Label("result", "failed")], value: Double(workers.reduce(0) { $0 + $1.allowSetErrors })),
+                    Sample(labels: [Label("result", "skipped")], value: Double(workers.reduce(0) { $0 + $1.allowSetSkips })),
                 ])
+            try text.appendCounter(
+                "tollgate_allow_set_pauses_total",
+                help: "Times a worker stopped adding to the kernel allow cache for a second after an error reply.",
+                value: Double(workers.reduce(0) { $0 + $1.allowSetPauses }))
+            if let accepts = kernelCacheAccepts() {
+                try text.appendCounter(
+                    "tollgate_kernel_cache_accepts_total",
+                    help: "New connections the kernel allow cache let through without queueing them (the packet counter "
+                        + "of the rule matching the allow sets, read at scrape time); not in tollgate_verdicts_total.",
+                    value: Double(accepts))
+            }
             try text.appendCounter(
                 "tollgate_allow_set_flushes_total", help: "Flushes of the kernel allow cache after a snapshot, by result.",
                 samples: [

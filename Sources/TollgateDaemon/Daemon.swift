@@ -48,8 +48,10 @@ public final class Daemon: Sendable {
     private let notifier: SystemdNotifier?
     /// The kernel rules back end, detected (or forced) once at start, and why.
     let backendChoice: (backend: RuleBackend, reason: String)
-    /// Whether the kernel allow cache is on: asked for, and the back end supports it.
+    /// Whether the kernel allow cache is on (ip sets with the iptables back end, nft sets with the nft back end).
     let allowCacheActive: Bool
+    /// The allow cache's accept counter as last read from the kernel (see `kernelCacheAccepts()`).
+    let kernelCacheAcceptCounter = Mutex(KernelCacheAcceptCounter())
 
     public init(configuration: DaemonConfiguration, logger: Logger, installer: RuleInstaller = RuleInstaller()) {
         self.configuration = configuration
@@ -61,16 +63,21 @@ public final class Daemon: Sendable {
         revocation = RevocationRunner(enabled: configuration.revoke, logger: logger)
         watchStatus.withLock { $0.mode = configuration.pollInterval > .zero ? "inotify+poll" : "inotify" }
         backendChoice = installer.detectBackend(forcing: configuration.backend)
-        allowCacheActive = configuration.kernelAllowCache && backendChoice.backend == .iptables
+        allowCacheActive = configuration.kernelAllowCache
         var datapathConfiguration = DatapathConfiguration(
             firstQueue: configuration.firstQueue, workers: configuration.workers, failureMode: configuration.failureMode,
             flowCacheSize: configuration.flowCacheSize, audit: configuration.audit)
         datapathConfiguration.realTimePriority = configuration.workerPriority > 0 ? Int32(configuration.workerPriority) : nil
-        if allowCacheActive, let v4 = AllowSetName(RuleRenderer.allowSetNames[0].name),
-            let v6 = AllowSetName(RuleRenderer.allowSetNames[1].name)
-        {
-            datapathConfiguration.allowSets = AllowSetConfiguration(
-                ipv4: v4, ipv6: v6, timeoutSeconds: RuleRenderer.allowSetTimeoutSeconds)
+        if allowCacheActive {
+            let nft = backendChoice.backend == .nftables
+            let names = nft ? RuleRenderer.nftAllowSetNames : RuleRenderer.allowSetNames
+            if let v4 = AllowSetName(names[0].name), let v6 = AllowSetName(names[1].name),
+                let table = AllowSetName(RuleRenderer.nftTable)
+            {
+                datapathConfiguration.allowSets = AllowSetConfiguration(
+                    ipv4: v4, ipv6: v6, timeoutSeconds: RuleRenderer.allowSetTimeoutSeconds,
+                    kind: nft ? .nftables(table: table) : .ipset)
+            }
         }
         datapath = Datapath(configuration: datapathConfiguration, publisher: publisher)
     }
@@ -143,8 +150,10 @@ public final class Daemon: Sendable {
         }
         let (backend, reason) = backendChoice
         logger.info("kernel rules back end: \(backend)", metadata: ["reason": "\(reason)"])
-        if configuration.kernelAllowCache && !allowCacheActive {
-            logger.warning("the kernel allow cache needs the iptables back end (ip sets); running without it")
+        if allowCacheActive {
+            logger.info(
+                "kernel allow cache on",
+                metadata: ["sets": "\(backend == .nftables ? "nft sets in table inet \(RuleRenderer.nftTable)" : "ip sets")"])
         }
         do {
             _ = try installer.install(

@@ -41,8 +41,9 @@ public struct DaemonConfiguration: Sendable, Hashable {
     public var remoteClusterCIDRs: [IPPrefix]
     /// 0: the workers run under normal scheduling; 1–99: under `SCHED_RR` at that priority.
     public var workerPriority: Int = 0
-    /// Keep allowed flows in kernel ip sets so that later connections with the same (source, protocol,
-    /// destination port, destination) skip the queue until the next snapshot (iptables back end only).
+    /// Keep allowed flows in kernel sets (ip sets with the iptables back end, nft sets with the nft back end) so that
+    /// later connections with the same (source, protocol, destination port, destination) skip the queue until the
+    /// next snapshot.
     public var kernelAllowCache: Bool = false
 
     public init(

@@ -116,6 +116,9 @@ struct StatusReport: Codable {
     var workerScheduling: String
     /// Whether the kernel allow cache is on.
     var kernelAllowCache: Bool
+    /// New connections the kernel allow cache let through without queueing (never reaching a worker, so not in
+    /// `workerStatistics`); absent when the cache is off or its counter could not be read yet.
+    var kernelCacheAccepts: UInt64?
     var podCIDRs: [String]
     var exemptCIDRs: [String]
     var nodes: Nodes

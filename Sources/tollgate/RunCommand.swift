@@ -34,7 +34,7 @@ struct EnforcementOptions: ParsableArguments {
 
     @Flag(
         name: .customLong("kernel-allow-cache"),
-        help: "Keep allowed flows in kernel ip sets so that later connections of the same flow skip the queue until the next snapshot (iptables back end).")
+        help: "Keep allowed flows in kernel sets (ip sets, or nft sets with the nft back end) so that later connections of the same flow skip the queue until the next snapshot.")
     var kernelAllowCache = false
 
     @Option(help: "Worker threads, one queue each (default: the number of cores, at most 64).")

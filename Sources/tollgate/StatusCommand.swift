@@ -313,6 +313,10 @@ private struct DaemonStatus: Decodable {
     var workerStatistics: [Worker]
     var cacheHitRatio: Double
     var uptimeSeconds: Double
+    /// Whether the kernel allow cache is on (absent from daemons older than it).
+    var kernelAllowCache: Bool?
+    /// New connections the kernel allow cache let through without queueing (absent when unknown).
+    var kernelCacheAccepts: UInt64?
 }
 
 /// Samples of a Prometheus text exposition (format 0.0.4): `name{label="value",...} value` lines.
@@ -518,6 +522,16 @@ private struct StatusReading {
         lines.append(
             "Flow cache: hit ratio \(String(format: "%.1f", status.cacheHitRatio * 100))% "
                 + "(\(Self.count(hits)) hits, \(Self.count(misses)) misses)")
+        if status.kernelAllowCache == true {
+            let accepted = status.kernelCacheAccepts.map { Self.count(Double($0)) } ?? "unknown"
+            func adds(_ result: String) -> String {
+                Self.count(metrics.sum("tollgate_allow_set_adds_total", ["result": result]) ?? 0)
+            }
+            lines.append(
+                "Kernel allow cache: \(accepted) new connections accepted in the kernel, never queued (not in the "
+                    + "verdicts above); adds \(adds("sent")) sent, \(adds("failed")) failed, \(adds("skipped")) skipped "
+                    + "in \(Self.count(metrics.sum("tollgate_allow_set_pauses_total") ?? 0)) pauses")
+        }
         return lines.joined(separator: "\n") + "\n"
     }
 
@@ -532,6 +546,7 @@ private struct StatusReading {
         totals["cacheHits"] = metrics.sum("tollgate_flow_cache_hits_total") ?? 0
         totals["cacheMisses"] = metrics.sum("tollgate_flow_cache_misses_total") ?? 0
         totals["cacheHitRatio"] = latest.status.cacheHitRatio
+        if let accepts = latest.status.kernelCacheAccepts { totals["kernelCacheAccepts"] = accepts }
         var rates: Any = NSNull()
         if earlier != nil {
             var perSecond: [String: Any] = [:]

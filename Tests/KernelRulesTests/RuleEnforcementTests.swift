@@ -83,6 +83,61 @@ struct RuleEnforcementTests {
     }
 }
 
+/// The kernel allow cache's match on real traffic, with nobody reading the queues in fail-closed mode (so whatever
+/// reaches the queue is dropped): a connection whose (source, protocol, destination port, destination) is in the
+/// allow set passes without being queued, any other is dropped, and `allowCacheAccepts` reads how many the set let
+/// through. Elements are added with the `ipset` and `nft` tools here (the workers' netlink encoding is tested in
+/// DatapathTests). The nft back end's queue statement is replaced by `drop`: this kernel lacks `CONFIG_NFT_QUEUE`,
+/// so what this covers of the nft back end is the sets, the match and its counter, not the queue.
+@Suite("AllowSetEnforcement", .serialized, .enabled(if: NetworkNamespace.availability.available, "needs root and iproute2"))
+struct AllowSetEnforcementTests {
+    @Test(arguments: RuleBackend.allCases)
+    func allowSetElementsSkipTheQueueAndAreCounted(_ backend: RuleBackend) throws {
+        let topology = try PodTopology(tag: "kc-match-\(backend)", pods: RuleEnforcementTests.pods)
+        defer { topology.teardown() }
+        let a = try #require(topology.pod("x-a"))
+        let b = try #require(topology.pod("x-b"))
+        let bIPv6 = try #require(b.ipv6)
+        var configuration = RuleEnforcementTests.configuration(failOpen: false)
+        configuration.allowSets = true
+        let installer = RuleInstaller(runner: topology.node.runner)
+        switch backend {
+        case .iptables:
+            try installer.install(configuration, backend: .iptables)
+            try topology.node.run(["ipset", "add", "tollgate-allow-v4", "\(a.ipv4),tcp:9150,\(b.ipv4)"])
+            try topology.node.run(["ipset", "add", "tollgate-allow-v6", "\(try #require(a.ipv6)),tcp:9150,\(bIPv6)"])
+        case .nftables:
+            let script = try RuleRenderer().render(configuration, for: .nftables).text
+                .split(separator: "\n", omittingEmptySubsequences: false)
+                .map { $0.contains("queue flags") || $0.contains("queue num") ? "\t\tdrop" : String($0) }
+                .joined(separator: "\n")
+            try topology.node.run(["nft", "-f", "-"], input: script)
+            try topology.node.run([
+                "nft", "add", "element", "inet", "tollgate", "allow-v4", "{ \(a.ipv4) . tcp . 9150 . \(b.ipv4) }",
+            ])
+            try topology.node.run([
+                "nft", "add", "element", "inet", "tollgate", "allow-v6", "{ \(try #require(a.ipv6)) . tcp . 9150 . \(bIPv6) }",
+            ])
+        }
+        #expect(try installer.allowCacheAccepts(backend: backend) == 0)
+        for port: UInt16 in [9150, 9151] {
+            let server = try b.namespace.startProbeServer(port: port, transport: .tcp)
+            defer { server.terminate() }
+            for address in [b.ipv4, bIPv6] {
+                let connected = a.namespace.canConnect(to: address, port: port, transport: .tcp, timeout: .seconds(2))
+                #expect(connected == (port == 9150), "port \(port) to \(address)")
+            }
+        }
+        // One new connection per family matched the sets; the SYN retransmissions of the dropped ones did not.
+        #expect(try installer.allowCacheAccepts(backend: backend) == 2)
+        // The same flow in the other direction, or over UDP, is another key.
+        let server = try a.namespace.startProbeServer(port: 9150, transport: .tcp)
+        defer { server.terminate() }
+        #expect(!b.namespace.canConnect(to: a.ipv4, port: 9150, transport: .tcp, timeout: .seconds(1)))
+        #expect(try installer.allowCacheAccepts(backend: backend) == 2)
+    }
+}
+
 /// The remote-cluster NAT exemption on real traffic: a node that masquerades pod traffic leaving the pod range
 /// (here SNAT to its gateway address, as a plugin's masquerade would to its uplink) keeps the pod's source address
 /// towards `remoteClusterCIDRs`, with either back end and with the host's masquerade in iptables or in an nft table

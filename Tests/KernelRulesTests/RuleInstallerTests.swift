@@ -1,4 +1,4 @@
-import KernelRules
+@testable import KernelRules
 import LinuxSupport
 import NetworkTypes
 import Testing
@@ -167,10 +167,11 @@ struct RuleInstallerTests {
     @Test
     func nftablesScriptIsValidApartFromTheQueueStatementThisKernelLacks() throws {
         try withNamespace("kr-nft") { namespace, installer in
-            // With every optional part: trusted peer sources and the remote-cluster NAT chain.
+            // With every optional part: trusted peer sources, the remote-cluster NAT chain and the allow cache's sets.
             var configuration = Self.configuration
             configuration.trustedSourceCIDRs = [IPPrefix("192.168.10.0/24"), IPPrefix("fd00:11::/64")].compactMap { $0 }
             configuration.remoteClusterCIDRs = [IPPrefix("10.245.0.0/16"), IPPrefix("fd00:245::/56")].compactMap { $0 }
+            configuration.allowSets = true
             let ruleset = try RuleRenderer().render(configuration, for: .nftables)
             // With the queue statement replaced, the kernel must accept the whole script.
             let script = ruleset.text.split(separator: "\n", omittingEmptySubsequences: false)
@@ -201,5 +202,41 @@ struct RuleInstallerTests {
             try installer.cleanup()
             #expect(try installer.installedBackends() == [])
         }
+    }
+}
+
+/// Reading the allow cache's rule counter out of the tools' listings, captured on this machine (iptables v1.8.9
+/// nf_tables, nftables v1.0.6) in a namespace with the set rules hooked at output, after three loopback connections
+/// to an IPv4 element, four to an IPv6 element, and one to a port not in the sets.
+@Suite("AllowCacheCounterListing")
+struct AllowCacheCounterListingTests {
+    @Test func iptablesListingGivesTheSetRulePackets() {
+        let listing = """
+            Chain TOLLGATE-POLICY (1 references)
+                pkts      bytes target     prot opt in     out     source               destination
+                   3      120 RETURN     0    --  *      *       0.0.0.0/0            0.0.0.0/0            ! ctstate NEW
+                   3      180 RETURN     0    --  *      *       0.0.0.0/0            0.0.0.0/0            match-set tollgate-allow-v4 src,dst,dst
+                   0        0 TOLLGATE-QUEUE  0    --  *      *       10.244.0.0/16        0.0.0.0/0
+                   0        0 TOLLGATE-QUEUE  0    --  *      *       0.0.0.0/0            10.244.0.0/16
+
+            """
+        #expect(RuleInstaller.iptablesSetMatchPackets(listing, set: "tollgate-allow-v4") == 3)
+        #expect(RuleInstaller.iptablesSetMatchPackets(listing, set: "tollgate-allow-v6") == 0)
+    }
+
+    @Test func nftListingGivesBothSetRulesPackets() {
+        let listing = """
+            table inet tollgate {
+            \tchain classify {
+            \t\tct state != new return
+            \t\tip saddr . meta l4proto . th dport . ip daddr @allow-v4 counter packets 3 bytes 180 return
+            \t\tip6 saddr . meta l4proto . th dport . ip6 daddr @allow-v6 counter packets 4 bytes 320 return
+            \t\tip saddr 127.0.0.0/8 goto enqueue
+            \t}
+            }
+
+            """
+        #expect(RuleInstaller.nftSetMatchPackets(listing, sets: ["allow-v4", "allow-v6"]) == 7)
+        #expect(RuleInstaller.nftSetMatchPackets(listing, sets: ["allow-v4"]) == 3)
     }
 }

@@ -61,6 +61,9 @@ struct GoldenCase: Sendable, CustomTestStringConvertible {
         GoldenCase(
             name: "nftables-fail-closed-single", backend: .nftables, pods: dualStack, exempt: nodes,
             firstQueue: 7, queueCount: 1, failOpen: false),
+        GoldenCase(
+            name: "nftables-kernel-allow-cache", backend: .nftables, pods: dualStack, exempt: nodes, firstQueue: 0,
+            queueCount: 2, failOpen: true, trusted: ["10.244.2.1/32"], allowSets: true),
     ]
 }
 
@@ -173,12 +176,19 @@ struct RuleRendererTests {
         }
     }
 
-    @Test func nftablesRefusesTheKernelAllowCache() throws {
-        var configuration = RuleConfiguration(podCIDRs: try prefixes(["10.244.0.0/16"]))
+    /// The allow cache's match comes after every exemption and before the queue, in both back ends: an exempt or
+    /// trusted connection is never counted as a cache hit, and a cached one is never queued.
+    @Test(arguments: RuleBackend.allCases)
+    func allowSetMatchSitsBetweenTheExemptionsAndTheQueue(_ backend: RuleBackend) throws {
+        var configuration = RuleConfiguration(
+            podCIDRs: try prefixes(["10.244.0.0/16"]), exemptCIDRs: try prefixes(["192.168.10.0/24"]),
+            trustedSourceCIDRs: try prefixes(["10.244.2.1/32"]))
         configuration.allowSets = true
-        #expect(throws: KernelRulesError.invalidConfiguration("the kernel allow cache needs the iptables back end (ip sets)")) {
-            try RuleRenderer().render(configuration, for: .nftables)
-        }
+        let lines = try RuleRenderer().render(configuration, for: backend).text.split(separator: "\n").map(String.init)
+        let match = try #require(lines.firstIndex { $0.contains("tollgate-allow-v4") && $0.contains("-A") || $0.contains("@allow-v4") })
+        let lastExemption = try #require(lines.lastIndex { $0.contains("192.168.10.0/24") || $0.contains("10.244.2.1") })
+        let firstQueue = try #require(lines.firstIndex { $0.contains("TOLLGATE-QUEUE") && $0.hasPrefix("-A TOLLGATE-POLICY") || $0.contains("goto enqueue") })
+        #expect(lastExemption < match && match < firstQueue)
     }
 
     /// A remote cluster's range inside or around a local pod range is an error on both back ends.

@@ -75,14 +75,17 @@ struct StatusCommandTests {
     }
 
     /// Serves the canned documents on 127.0.0.1 (a free port); `/metrics` advances `step` per request.
-    static func withServer<T>(step: Int = 0, _ body: (UInt16) throws -> T) throws -> T {
+    static func withServer<T>(
+        step: Int = 0, status: String = Self.status, extraMetrics: String = "", _ body: (UInt16) throws -> T
+    ) throws -> T {
         let scrapes = Atomic<Int>(0)
         let server = try HTTPServer(address: try ListenAddress(parsing: "127.0.0.1:0")) { request in
             switch request.path {
-            case "/status": return .ok(Self.status, contentType: "application/json")
+            case "/status": return .ok(status, contentType: "application/json")
             case "/metrics":
                 let scrape = scrapes.add(1, ordering: .relaxed).oldValue
-                return .ok(Self.metrics(scrape: scrape, step: step), contentType: PrometheusText.contentType)
+                return .ok(
+                    Self.metrics(scrape: scrape, step: step) + extraMetrics, contentType: PrometheusText.contentType)
             default: return .notFound
             }
         }
@@ -122,6 +125,39 @@ struct StatusCommandTests {
                     Flow cache: hit ratio 80.0% (800 hits, 200 misses)
 
                     """)
+        }
+    }
+
+    /// With the kernel allow cache on, the connections it accepted (never seen by a worker) and its adds.
+    @Test func kernelAllowCacheLineShowsItsAcceptsAndAdds() throws {
+        let status = Self.status.replacingOccurrences(
+            of: "\"cacheHitRatio\" : 0.8,",
+            with: "\"cacheHitRatio\" : 0.8, \"kernelAllowCache\" : true, \"kernelCacheAccepts\" : 123456,")
+        let metrics = """
+            tollgate_allow_set_adds_total{result="sent"} 1020
+            tollgate_allow_set_adds_total{result="failed"} 64
+            tollgate_allow_set_adds_total{result="skipped"} 300
+            tollgate_allow_set_pauses_total 1
+
+            """
+        try Self.withServer(status: status, extraMetrics: metrics) { port in
+            let result = try OperationsFixtures.run(
+                [try OperationsFixtures.binary(), "status", "--metrics-addr", "127.0.0.1:\(port)", "--once"])
+            #expect(result.exitStatus == 0 && result.standardError == "", "\(result)")
+            let lines = result.standardOutput.split(separator: "\n").suffix(2).map(String.init)
+            #expect(
+                lines == [
+                    "Flow cache: hit ratio 80.0% (800 hits, 200 misses)",
+                    "Kernel allow cache: 123456 new connections accepted in the kernel, never queued (not in the verdicts "
+                        + "above); adds 1020 sent, 64 failed, 300 skipped in 1 pauses",
+                ])
+            let json = try OperationsFixtures.run(
+                [try OperationsFixtures.binary(), "status", "--metrics-addr", "127.0.0.1:\(port)", "--once", "--output",
+                 "json"])
+            let object = try #require(
+                try JSONSerialization.jsonObject(with: Data(json.standardOutput.utf8)) as? [String: Any])
+            let totals = try #require(object["totals"] as? [String: Double])
+            #expect(totals["kernelCacheAccepts"] == 123456)
         }
     }
 

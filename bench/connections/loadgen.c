@@ -2,6 +2,7 @@
 //
 //   loadgen tcp|udp --host ADDR --port FIRST [--ports N] [--threads T] [--seconds S] [--warmup W]
 //                   [--timeout-ms MS] [--rate R] [--first-source-port P] [--source-ports N]
+//                   [--flows N|all] [--source ADDR] [--sources K] [--flow-offset O]
 //
 // tcp: T threads each open a blocking TCP connection (RFC 9293 three-way handshake) to HOST:FIRST+k, cycling k over
 //      N ports, and time connect() with CLOCK_MONOTONIC: from the SYN leaving (connect entered) to the SYN-ACK
@@ -15,6 +16,15 @@
 //      for a while (the script lowers the node's UDP conntrack timeout to 1 s; a tuple repeats only after
 //      N ports x the slice have been used), so each one is the first packet of a new conntrack entry and is queued.
 //      The server counts what arrives; this side reports what it sent.
+//
+// --flows: spread the load over distinct flow keys, the key of Tollgate's flow cache and kernel allow cache
+//      (source address, protocol, destination port, destination address). Key k is destination port FIRST + k mod
+//      N_ports and source address ADDR + (k / N_ports) mod K (each socket is bound to it; the addresses must be
+//      local in the client's namespace, e.g. through `ip route add local ADDR/PREFIX dev lo`). Every connection
+//      or datagram takes the next key of one counter shared by the threads, starting at --flow-offset: with
+//      --flows N the keys cycle through offset .. offset + N - 1; with --flows all they never cycle (the key space
+//      N_ports x K wraps only after that many connections), so no connection repeats an earlier one's key.
+//      Without --flows the load keeps its original shape (per-thread port rotation, no source binding).
 //
 // Only the measurement window counts: the first W seconds warm up (caches, conntrack, the queue), then S seconds
 // are measured. The result is one JSON line on stdout; window_start_ns and window_end_ns are CLOCK_MONOTONIC, the
@@ -52,7 +62,28 @@ struct options {
     double rate;
     int first_source_port;
     int source_port_count;
+    // Distinct flows (see --flows): 0 = off, FLOWS_ALL = never repeat a key.
+    long long flows;
+    struct in_addr first_source;
+    long source_count;
+    long long flow_offset;
 };
+
+#define FLOWS_ALL (-1LL)
+
+// The next flow key, shared by every thread.
+static atomic_ullong next_key;
+
+// Fills in the destination port and the source address of the next flow key.
+static void next_flow(const struct options *o, struct sockaddr_in *server, struct sockaddr_in *source) {
+    unsigned long long counter = atomic_fetch_add_explicit(&next_key, 1, memory_order_relaxed);
+    unsigned long long space = (unsigned long long)o->port_count * (unsigned long long)o->source_count;
+    unsigned long long key = o->flows == FLOWS_ALL ? counter : counter % (unsigned long long)o->flows;
+    key = ((unsigned long long)o->flow_offset + key) % space;
+    server->sin_port = htons((uint16_t)(o->first_port + (int)(key % (unsigned long long)o->port_count)));
+    source->sin_addr.s_addr =
+        htonl(ntohl(o->first_source.s_addr) + (uint32_t)((key / (unsigned long long)o->port_count)));
+}
 
 struct worker {
     pthread_t thread;
@@ -105,7 +136,21 @@ static void *tcp_worker(void *argument) {
         }
         setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
         setsockopt(fd, SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
-        server.sin_port = htons((uint16_t)(o->first_port + (int)(port_offset++ % (unsigned)o->port_count)));
+        if (o->flows != 0) {
+            struct sockaddr_in source = {.sin_family = AF_INET};
+            next_flow(o, &server, &source);
+            // The port is chosen at connect time, per destination: the ephemeral range is not split by source.
+            int one = 1;
+            setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
+            if (bind(fd, (struct sockaddr *)&source, sizeof source) < 0) {
+                int error = errno;
+                close(fd);
+                if (started >= w->window_start_ns) note_failure(w, error);
+                continue;
+            }
+        } else {
+            server.sin_port = htons((uint16_t)(o->first_port + (int)(port_offset++ % (unsigned)o->port_count)));
+        }
         uint64_t before = now_ns();
         int result = connect(fd, (struct sockaddr *)&server, sizeof server);
         uint64_t after = now_ns();
@@ -142,9 +187,17 @@ static void *udp_worker(void *argument) {
         uint64_t started = now_ns();
         if (started >= w->window_end_ns) break;
         int counted = started >= w->window_start_ns;
-        // Destination port varies fastest, then the source port: the tuple space is ports x slice.
-        server.sin_port = htons((uint16_t)(o->first_port + (int)(tuple % (uint64_t)o->port_count)));
-        source.sin_port = htons((uint16_t)(slice_start + (int)((tuple / (uint64_t)o->port_count) % (uint64_t)slice)));
+        if (o->flows != 0) {
+            // The flow key picks the destination port and the source address; the source port still cycles
+            // through the thread's slice, so the 5-tuple is new too.
+            next_flow(o, &server, &source);
+            source.sin_port = htons((uint16_t)(slice_start + (int)(tuple % (uint64_t)slice)));
+        } else {
+            // Destination port varies fastest, then the source port: the tuple space is ports x slice.
+            server.sin_port = htons((uint16_t)(o->first_port + (int)(tuple % (uint64_t)o->port_count)));
+            source.sin_port =
+                htons((uint16_t)(slice_start + (int)((tuple / (uint64_t)o->port_count) % (uint64_t)slice)));
+        }
         tuple++;
         int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
         if (fd < 0) {
@@ -185,7 +238,8 @@ static double percentile(const uint64_t *histogram, uint64_t total, double fract
 static void usage(const char *program) {
     fprintf(stderr,
             "usage: %s tcp|udp --host IPV4 --port FIRST [--ports N] [--threads T] [--seconds S] [--warmup W]\n"
-            "          [--timeout-ms MS] [--rate R] [--first-source-port P] [--source-ports N]\n",
+            "          [--timeout-ms MS] [--rate R] [--first-source-port P] [--source-ports N]\n"
+            "          [--flows N|all] [--source IPV4] [--sources K] [--flow-offset O]\n",
             program);
     exit(2);
 }
@@ -215,8 +269,9 @@ int main(int argc, char **argv) {
     if (argc < 2) usage(argv[0]);
     struct options o = {
         .first_port = 0, .port_count = 1, .threads = 4, .seconds = 10, .warmup = 1, .timeout_ms = 1000,
-        .first_source_port = 20000, .source_port_count = 40000,
+        .first_source_port = 20000, .source_port_count = 40000, .source_count = 1,
     };
+    int have_source = 0;
     if (strcmp(argv[1], "tcp") == 0) o.mode = MODE_TCP;
     else if (strcmp(argv[1], "udp") == 0) o.mode = MODE_UDP;
     else usage(argv[0]);
@@ -228,6 +283,8 @@ int main(int argc, char **argv) {
         {"seconds", required_argument, NULL, 's'},     {"warmup", required_argument, NULL, 'w'},
         {"timeout-ms", required_argument, NULL, 'o'},  {"first-source-port", required_argument, NULL, 'f'},
         {"source-ports", required_argument, NULL, 'c'}, {"rate", required_argument, NULL, 'r'},
+        {"flows", required_argument, NULL, 'F'},       {"source", required_argument, NULL, 'S'},
+        {"sources", required_argument, NULL, 'K'},     {"flow-offset", required_argument, NULL, 'O'},
         {NULL, 0, NULL, 0},
     };
     optind = 2;
@@ -250,10 +307,35 @@ int main(int argc, char **argv) {
         case 'f': o.first_source_port = (int)number(optarg, "--first-source-port", 1024, 65535); break;
         case 'r': o.rate = (double)number(optarg, "--rate", 1, 1000000); break;
         case 'c': o.source_port_count = (int)number(optarg, "--source-ports", 1, 64511); break;
+        case 'F':
+            o.flows = strcmp(optarg, "all") == 0 ? FLOWS_ALL : number(optarg, "--flows", 1, 1L << 40);
+            break;
+        case 'S':
+            if (inet_pton(AF_INET, optarg, &o.first_source) != 1) {
+                fprintf(stderr, "loadgen: --source must be an IPv4 address, got '%s'\n", optarg);
+                return 2;
+            }
+            have_source = 1;
+            break;
+        case 'K': o.source_count = number(optarg, "--sources", 1, 1L << 20); break;
+        case 'O': o.flow_offset = number(optarg, "--flow-offset", 0, 1L << 40); break;
         default: usage(argv[0]);
         }
     }
     if (!have_host || o.first_port == 0 || o.seconds <= 0) usage(argv[0]);
+    if (o.flows != 0 && !have_source) {
+        fprintf(stderr, "loadgen: --flows needs --source (the first of --sources local client addresses)\n");
+        return 2;
+    }
+    if (o.flows > 0 && o.flows > (long long)o.port_count * o.source_count) {
+        fprintf(stderr, "loadgen: --flows %lld exceeds the key space, --ports x --sources = %lld\n", o.flows,
+                (long long)o.port_count * o.source_count);
+        return 2;
+    }
+    if (ntohl(o.first_source.s_addr) > UINT32_MAX - (uint32_t)o.source_count) {
+        fprintf(stderr, "loadgen: --source + --sources runs past 255.255.255.255\n");
+        return 2;
+    }
     if (o.first_port + o.port_count - 1 > 65535) {
         fprintf(stderr, "loadgen: --port + --ports exceeds 65535\n");
         return 2;
@@ -311,17 +393,22 @@ int main(int argc, char **argv) {
         printf("{\"mode\":\"tcp\",\"threads\":%d,\"seconds\":%.3f,\"warmup\":%.3f,\"connections\":%llu,"
                "\"failures\":%llu,\"timeouts\":%llu,\"first_error\":\"%s\",\"conn_per_sec\":%.1f,"
                "\"p50_us\":%.1f,\"p90_us\":%.1f,\"p99_us\":%.1f,\"max_us\":%.1f,"
-               "\"rate_per_thread\":%.0f,\"window_start_ns\":%llu,\"window_end_ns\":%llu}\n",
+               "\"rate_per_thread\":%.0f,\"flows\":%lld,\"sources\":%ld,\"flow_offset\":%lld,"
+               "\"keys_drawn\":%llu,\"window_start_ns\":%llu,\"window_end_ns\":%llu}\n",
                o.threads, window, o.warmup, (unsigned long long)completed, (unsigned long long)failures,
                (unsigned long long)timeouts, error_text, (double)completed / window,
                percentile(histogram, completed, 0.50), percentile(histogram, completed, 0.90),
-               percentile(histogram, completed, 0.99), (double)max_ns / 1e3, o.rate, (unsigned long long)window_start,
+               percentile(histogram, completed, 0.99), (double)max_ns / 1e3, o.rate, o.flows, o.source_count,
+               o.flow_offset, (unsigned long long)atomic_load(&next_key), (unsigned long long)window_start,
                (unsigned long long)window_end);
     } else {
         printf("{\"mode\":\"udp\",\"threads\":%d,\"seconds\":%.3f,\"warmup\":%.3f,\"sent\":%llu,\"failures\":%llu,"
-               "\"first_error\":\"%s\",\"sent_per_sec\":%.1f,\"window_start_ns\":%llu,\"window_end_ns\":%llu}\n",
+               "\"first_error\":\"%s\",\"sent_per_sec\":%.1f,\"flows\":%lld,\"sources\":%ld,\"flow_offset\":%lld,"
+               "\"keys_drawn\":%llu,\"window_start_ns\":%llu,\"window_end_ns\":%llu}\n",
                o.threads, window, o.warmup, (unsigned long long)completed, (unsigned long long)failures, error_text,
-               (double)completed / window, (unsigned long long)window_start, (unsigned long long)window_end);
+               (double)completed / window, o.flows, o.source_count, o.flow_offset,
+               (unsigned long long)atomic_load(&next_key), (unsigned long long)window_start,
+               (unsigned long long)window_end);
     }
     free(histogram);
     free(workers);

@@ -2,6 +2,7 @@
 """Writes the policy directory for the connection benchmark's Tollgate case.
 
     make_policies.py OUTDIR [--policies 10000] [--files 10] [--filler-pods 2000]
+                     [--tcp-ports 16] [--udp-ports 64] [--client-addresses FIRST COUNT]
 
 OUTDIR receives:
   cluster.yaml          the benchmark's own namespaces and pods (bench-client/client 10.244.1.10,
@@ -14,6 +15,11 @@ OUTDIR receives:
                         together), matchExpressions, named and numbered ports, port ranges, ipBlock with except and
                         egress rules, so the compiled snapshot is as large and varied as a real cluster's.
 
+--tcp-ports and --udp-ports widen the allowed port ranges (8000 and 9000 on); --client-addresses FIRST COUNT adds
+COUNT more client pods (bench-client/client-N, the client's labels) at consecutive addresses from FIRST: the
+addresses run.sh --flows binds its connections to, so that each distinct flow is still a pod-to-pod connection
+decided with both directions isolated.
+
 Deterministic: the same arguments always write the same files.
 """
 import argparse
@@ -22,8 +28,8 @@ import random
 
 CLIENT_IP = "10.244.1.10"
 SERVER_IP = "10.244.2.10"
-TCP_PORTS = (8000, 8015)
-UDP_PORTS = (9000, 9063)
+TCP_PORTS = [8000, 8015]
+UDP_PORTS = [9000, 9063]
 TEAMS = [f"team-{i}" for i in range(10)]
 TIERS = ["web", "api", "db", "cache", "worker"]
 
@@ -32,7 +38,26 @@ def filler_ip(index):
     return f"10.244.{100 + index // 250}.{index % 250 + 2}"
 
 
-def cluster(filler_namespaces, filler_pods):
+def address(first, offset):
+    value = sum(int(octet) << shift for octet, shift in zip(first.split("."), (24, 16, 8, 0))) + offset
+    return ".".join(str((value >> shift) & 255) for shift in (24, 16, 8, 0))
+
+
+def client_pods(first, count):
+    lines = []
+    for n in range(count):
+        ip = address(first, n)
+        lines += [
+            "  - apiVersion: v1",
+            "    kind: Pod",
+            f"    metadata: {{name: client-{n}, namespace: bench-client, labels: {{app: client}}}}",
+            "    spec: {nodeName: node-1, containers: [{name: main, image: bench}]}",
+            f"    status: {{phase: Running, podIP: {ip}, podIPs: [{{ip: {ip}}}]}}",
+        ]
+    return lines
+
+
+def cluster(filler_namespaces, filler_pods, extra_clients=None):
     lines = [
         "# The connection benchmark's cluster: its client and server pods, and filler pods the 10,000 policies",
         "# select. Addresses of the benchmark pods match the namespaces bench/connections/run.sh creates.",
@@ -61,6 +86,8 @@ def cluster(filler_namespaces, filler_pods):
         "                   {name: dns, containerPort: 9000, protocol: UDP}]}]",
         f"    status: {{phase: Running, podIP: {SERVER_IP}, podIPs: [{{ip: {SERVER_IP}}}]}}",
     ]
+    if extra_clients:
+        lines += client_pods(*extra_clients)
     for p in range(filler_pods):
         namespace = p % filler_namespaces
         app = f"app-{p // 5}"
@@ -161,7 +188,20 @@ def main():
     parser.add_argument("--filler-namespaces", type=int, default=100)
     parser.add_argument("--filler-pods", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--tcp-ports", type=int, default=16)
+    parser.add_argument("--udp-ports", type=int, default=64)
+    parser.add_argument("--client-addresses", nargs=2, metavar=("FIRST", "COUNT"))
     arguments = parser.parse_args()
+    if not 1 <= arguments.tcp_ports <= 1000 or not 1 <= arguments.udp_ports <= 1000:
+        parser.error("--tcp-ports and --udp-ports: 1 to 1000")
+    TCP_PORTS[1] = TCP_PORTS[0] + arguments.tcp_ports - 1
+    UDP_PORTS[1] = UDP_PORTS[0] + arguments.udp_ports - 1
+    extra_clients = None
+    if arguments.client_addresses:
+        first, count = arguments.client_addresses
+        if not count.isdigit() or not 1 <= int(count) <= 65536:
+            parser.error("--client-addresses: COUNT is 1 to 65536")
+        extra_clients = (first, int(count))
     if arguments.files < 1 or arguments.filler_namespaces < 1 or arguments.filler_pods < 1:
         parser.error("--files, --filler-namespaces and --filler-pods must be at least 1")
     if arguments.filler_pods > 250 * 150:
@@ -169,7 +209,7 @@ def main():
     rng = random.Random(arguments.seed)
     os.makedirs(arguments.outdir, exist_ok=True)
     with open(os.path.join(arguments.outdir, "cluster.yaml"), "w") as out:
-        out.write(cluster(arguments.filler_namespaces, arguments.filler_pods))
+        out.write(cluster(arguments.filler_namespaces, arguments.filler_pods, extra_clients))
     with open(os.path.join(arguments.outdir, "bench-allow.yaml"), "w") as out:
         out.write(bench_allow())
     apps_by_namespace = {n: [] for n in range(arguments.filler_namespaces)}

@@ -7,7 +7,9 @@ table (or JSON) the script prints.
         Prints one JSON record. LOADGEN is loadgen's JSON line; SAMPLES is server.c's sample log (the server's
         counts are interpolated at loadgen's window start and end, both CLOCK_MONOTONIC); SNAP files are taken by
         run.sh at the window's start and end: a CLOCK_REALTIME line, "---proc" and the node namespace's
-        /proc/net/netfilter/nfnetlink_queue, then "---metrics" and Tollgate's /metrics (empty without Tollgate).
+        /proc/net/netfilter/nfnetlink_queue, then "---kcache" with "accepted N" (packets of the kernel allow cache's
+        rule) and "entries N" (the IPv4 set's size) when the cache is installed, then "---metrics" and Tollgate's
+        /metrics (empty without Tollgate).
     report.py sample-queues FILE
         Runs until killed (inside the node namespace): appends "MONOTONIC_NS QUEUED QUEUE_DROPPED USER_DROPPED",
         summed over the queues of /proc/net/netfilter/nfnetlink_queue, to FILE every 20 ms, so that the queue
@@ -49,17 +51,22 @@ def read_samples(path):
 
 
 def read_snapshot(path):
-    """(time, {queue: proc fields}, {metric line name: value}) from a snapshot file."""
+    """(time, {queue: proc fields}, {metric line name: value}, {"accepted"/"entries": n}) from a snapshot file."""
     with open(path) as handle:
         lines = handle.read().splitlines()
     if not lines:
         raise SystemExit(f"report.py: empty snapshot {path}")
     time = float(lines[0])
     section = None
-    queues, metrics = {}, {}
+    queues, metrics, kcache = {}, {}, {}
     for line in lines[1:]:
-        if line in ("---proc", "---metrics"):
+        if line in ("---proc", "---metrics", "---kcache"):
             section = line
+            continue
+        if section == "---kcache":
+            fields = line.split()
+            if len(fields) == 2 and fields[1].isdigit():
+                kcache[fields[0]] = int(fields[1])
             continue
         if section == "---proc":
             fields = line.split()
@@ -74,7 +81,7 @@ def read_snapshot(path):
                 metrics[name] = float(value)
             except ValueError:
                 pass
-    return time, queues, metrics
+    return time, queues, metrics, kcache
 
 
 def histogram_quantile(buckets, quantile):
@@ -138,6 +145,8 @@ def tollgate_metrics(before, after):
         previous = cumulative
     count = metric_delta(before, after, "tollgate_verdict_latency_seconds_count")
     total = metric_delta(before, after, "tollgate_verdict_latency_seconds_sum")
+    decision_count = metric_delta(before, after, "tollgate_decision_latency_seconds_count")
+    decision_total = metric_delta(before, after, "tollgate_decision_latency_seconds_sum")
     return {
         "packets": sums("tollgate_packets_total"),
         "cache_hits": hits, "cache_misses": misses,
@@ -147,6 +156,9 @@ def tollgate_metrics(before, after):
         "receive_buffer_overflows": sums("tollgate_receive_buffer_overflows_total"),
         "verdict_send_errors": sums("tollgate_verdict_send_errors_total"),
         "verdict_latency_mean_us": total / count * 1e6 if count > 0 else None,
+        "decision_latency_mean_us": decision_total / decision_count * 1e6 if decision_count > 0 else None,
+        "allow_set_adds": metric_delta(before, after, 'tollgate_allow_set_adds_total{result="sent"}'),
+        "allow_set_add_errors": metric_delta(before, after, 'tollgate_allow_set_adds_total{result="failed"}'),
         "verdict_latency_p50_us": histogram_quantile(per_bucket, 0.5),
         "verdict_latency_p99_us": histogram_quantile(per_bucket, 0.99),
         "verdict_latency_buckets_us": [[u, c] for u, c in per_bucket],
@@ -161,8 +173,10 @@ def case(arguments):
     window = (end - start) / 1e9
     column = 2 if arguments.proto == "udp" else 1
     server_count = interpolate(samples, end, column) - interpolate(samples, start, column)
-    _, _, m0 = read_snapshot(arguments.before)
-    _, q1, m1 = read_snapshot(arguments.after)
+    _, q0, m0, k0 = read_snapshot(arguments.before)
+    _, q1, m1, k1 = read_snapshot(arguments.after)
+    # Queued between the two snapshots (the id sequences), the interval the allow cache's counter covers too.
+    queued_between = sum(q1[n]["id_sequence"] - q0[n]["id_sequence"] for n in q1 if n in q0)
     queue_samples = read_samples(arguments.queue_samples)
     queued_at = lambda t, c: interpolate(queue_samples, t, c)
     queued = round(queued_at(end, 1) - queued_at(start, 1))
@@ -174,6 +188,10 @@ def case(arguments):
         "queue_user_dropped": round(queued_at(end, 3) - queued_at(start, 3)),
         "queues": sorted(q1),
         "tollgate": tollgate_metrics(m0, m1),
+        # The allow cache's rule over the window (snapshots, not the loadgen window exactly) and the set's size.
+        "kcache_accepted": k1["accepted"] - k0.get("accepted", 0) if "accepted" in k1 else None,
+        "queued_between_snapshots": queued_between,
+        "kcache_entries_before": k0.get("entries"), "kcache_entries_after": k1.get("entries"),
     }
     print(json.dumps(record, sort_keys=True))
 
@@ -208,8 +226,12 @@ def table(arguments):
 
     def value(record, key):
         if key == "decided_per_sec":
-            # Without a queue, and with the kernel allow cache (whose set decides every repeat of an allowed flow),
-            # what the server received was decided; otherwise what the queues answered.
+            # Without a queue, what the server received; with the kernel allow cache, what the queues answered plus
+            # what the set's rule accepted (older records without that counter: what the server received);
+            # otherwise what the queues answered.
+            if record["case"] == "tollgate-kc" and record.get("kcache_accepted") is not None:
+                window = (record["loadgen"]["window_end_ns"] - record["loadgen"]["window_start_ns"]) / 1e9
+                return record["queued_per_sec"] + record["kcache_accepted"] / window
             return record["server_per_sec"] if record["case"] in ("none", "tollgate-kc") else record["queued_per_sec"]
         if key in record:
             return record[key]
@@ -273,6 +295,9 @@ def table(arguments):
     print(f"machine: {meta['cpus']} CPUs, {meta['cpu_model']}, kernel {meta['kernel']}")
     print(f"date: {meta['date']}; load average before {meta['load_before']}, after {meta['load_after']}")
     print(f"command: {meta['command']}")
+    if meta.get("flows", "default") != "default":
+        print(f"flows: {meta['flows']} distinct (source address, protocol, destination port, destination) keys; "
+              f"TCP ports {meta['tcp_ports']}, UDP ports {meta['udp_ports']}")
     print(f"each case: {meta['warmup']} s warm-up + {meta['seconds']} s measured, {meta['rounds']} round(s) "
           f"interleaved; TCP {meta['threads']} client threads; paced: 1 thread at {meta['paced_rate']}/s; "
           f"UDP {meta['udp_threads']} sender threads; Tollgate --workers {meta['workers']}")
@@ -341,10 +366,25 @@ def table(arguments):
                 print(f"round {n}, {label}, {proto.upper()} window: {record['queued']:,} packets queued, "
                       f"{record['queue_dropped']:,} queue-full drops, {record['queue_user_dropped']:,} socket-buffer "
                       f"drops (/proc/net/netfilter/nfnetlink_queue, queues {record['queues']})")
+                if record.get("kcache_accepted") is not None:
+                    load = record["loadgen"]
+                    made = load.get("connections", load.get("sent", 0))
+                    drawn = load.get("keys_drawn")
+                    distinct = None if drawn is None else (drawn if load.get("flows", 0) < 0 else min(drawn, load["flows"]))
+                    between = record.get("queued_between_snapshots")
+                    if between is None:  # a record from before that field: the window's queue count
+                        between = record["queued"]
+                    print(f"  kernel allow cache: {record['kcache_accepted']:,} accepted by the set's rule and "
+                          f"{between:,} queued between the snapshots: hit ratio "
+                          f"{record['kcache_accepted'] / max(record['kcache_accepted'] + between, 1):.3f} "
+                          f"({made:,} made in loadgen's window), set entries "
+                          f"{record['kcache_entries_before']} -> {record['kcache_entries_after']}"
+                          + (f"; {distinct:,} distinct keys drawn by the load" if distinct is not None else ""))
                 m = record["tollgate"]
                 if not m:
                     continue
-                undecided = record["server_count"] - record["queued"] if proto == "udp" and name != "tollgate-kc" else None
+                undecided = record["server_count"] - record["queued"] - (record.get("kcache_accepted") or 0) \
+                    if proto == "udp" else None
                 print(f"  Tollgate /metrics: {m['packets']:,.0f} packets, cache hit ratio {fmt(m['cache_hit_ratio'], 3)} "
                       f"({m['cache_hits']:,.0f} hits, {m['cache_misses']:,.0f} misses), queue drops "
                       f"{m['queue_dropped']:,.0f}, user drops {m['queue_user_dropped']:,.0f}, ENOBUFS "
@@ -353,7 +393,10 @@ def table(arguments):
                          if undecided is not None else ""))
                 print(f"  verdict latency (batch arrival to verdicts sent): mean "
                       f"{fmt(m['verdict_latency_mean_us'], 1)} us, p50 ~{fmt(m['verdict_latency_p50_us'], 1)} us, "
-                      f"p99 ~{fmt(m['verdict_latency_p99_us'], 1)} us")
+                      f"p99 ~{fmt(m['verdict_latency_p99_us'], 1)} us; decision (arrival to last verdict decided) "
+                      f"mean {fmt(m.get('decision_latency_mean_us'), 2)} us"
+                      + (f"; allow-set adds sent {m['allow_set_adds']:,.0f}, error replies {m['allow_set_add_errors']:,.0f}"
+                         if m.get("allow_set_adds") else ""))
 
 
 def main():

@@ -7,6 +7,7 @@
 #   bench/connections/run.sh [--seconds S] [--warmup W] [--threads T] [--udp-threads U] [--paced-rate R]
 #                            [--workers N] [--policies P] [--rounds N] [--output text|json] [--scratch-path DIR]
 #                            [--no-build] [--perf DIR] [--worker-priority N] [--kernel-allow-cache]
+#                            [--flows N|all] [--netns-prefix PREFIX]
 #
 # --rounds N repeats the three cases N times, interleaved; the table reports medians.
 # --worker-priority N adds a fourth case, "tollgate-rt": Tollgate with its workers under SCHED_RR at priority N
@@ -14,6 +15,14 @@
 # --kernel-allow-cache adds "tollgate-kc" likewise: `tollgate run --kernel-allow-cache`, where repeats of an
 # allowed (source, protocol, port, destination) skip the queue. The benchmark's connections all share one such
 # flow (they differ only in the source port), so this case shows the cache's best case, not the queue path.
+# --flows N|all spreads every load over distinct flow keys (source address, protocol, destination port,
+# destination: the key of the flow cache and of the kernel allow cache): the client namespace gets 8,192 local
+# addresses (10.244.64.0/19, pods of the client's namespace and labels in the policy directory), the server
+# listens on 256 TCP and 128 UDP ports, and each connection (datagram) takes the next key of the cycle of N.
+# "all": no key is ever used twice within a case (TCP and paced draw from disjoint ranges of the 2,097,152 TCP
+# keys, UDP from its 1,048,576), the allow cache's worst case. Without --flows the loads keep their original
+# shape: one client address, 16 TCP ports and 64 UDP ports (16 and 64 keys).
+# --netns-prefix PREFIX: names the namespaces PREFIX-* (default tg-bench-PID).
 # --perf DIR: records the C reader's and Tollgate's CPU profiles (perf record -e cpu-clock -g, the reader's process
 # only, kernel time in its system calls included) during each TCP window, and writes perf report summaries to DIR.
 #
@@ -46,6 +55,8 @@ OUTPUT=text
 SCRATCH="$TG_ROOT/.build"
 BUILD=1
 PERF_DIR=""
+FLOWS=""
+NETNS_PREFIX=""
 COMMAND="bench/connections/run.sh $*"
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -63,7 +74,9 @@ while [ $# -gt 0 ]; do
         --scratch-path) SCRATCH="$2"; shift 2 ;;
         --no-build) BUILD=0; shift ;;
         --perf) PERF_DIR="$2"; shift 2 ;;
-        -h|--help) sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        --flows) FLOWS="$2"; shift 2 ;;
+        --netns-prefix) NETNS_PREFIX="$2"; shift 2 ;;
+        -h|--help) sed -n '2,39p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "run.sh: unknown argument $1 (try --help)" >&2; exit 2 ;;
     esac
 done
@@ -75,6 +88,9 @@ if [ -n "$PERF_DIR" ]; then
     mkdir -p "$PERF_DIR" && PERF_DIR="$(cd "$PERF_DIR" && pwd)"
     command -v perf >/dev/null || { echo "run.sh: --perf needs perf (apt-get install linux-perf)" >&2; exit 2; }
 fi
+if [ -n "$FLOWS" ] && [ "$FLOWS" != all ]; then
+    [[ "$FLOWS" =~ ^[0-9]+$ ]] && [ "$FLOWS" -ge 1 ] || { echo "run.sh: --flows is a whole number >= 1 or 'all'" >&2; exit 2; }
+fi
 [ "$ROUNDS" -ge 1 ] || { echo "run.sh: --rounds must be at least 1" >&2; exit 2; }
 [ "$(id -u)" = 0 ] || { echo "run.sh creates network namespaces: run it as root" >&2; exit 1; }
 
@@ -83,9 +99,19 @@ SERVER_IP=10.244.2.10
 POD_CIDR=10.244.0.0/16
 TCP_PORT=8000; TCP_PORTS=16
 UDP_PORT=9000; UDP_PORTS=64
+# --flows: the client's extra addresses (pods in the policy directory) and the larger port ranges.
+FLOW_SOURCE=10.244.64.0; FLOW_SOURCE_PREFIX=10.244.64.0/19; FLOW_SOURCES=8192
+PACED_FLOW_OFFSET=1048576
+LAST_FLOW_SOURCE=10.244.95.255
+if [ -n "$FLOWS" ]; then
+    TCP_PORTS=256; UDP_PORTS=128
+    if [ "$FLOWS" != all ] && [ "$FLOWS" -gt $((TCP_PORTS * FLOW_SOURCES / 2)) ]; then
+        echo "run.sh: --flows $FLOWS: at most $((TCP_PORTS * FLOW_SOURCES / 2)) (or 'all')" >&2; exit 2
+    fi
+fi
 METRICS=127.0.0.1:9479
 OUT="$TG_ROOT/bench/out"
-TG_PREFIX="tg-bench-$$"
+TG_PREFIX="${NETNS_PREFIX:-tg-bench-$$}"
 WORK="$(mktemp -d /tmp/tollgate-bench.XXXXXX)"
 DAEMON_PID=""
 READER_PID=""
@@ -122,7 +148,9 @@ for binary in "$TG_BIN" "$OUT/nfq_floor" "$OUT/loadgen" "$OUT/server"; do
 done
 
 say "== writing $POLICIES policies"
-python3 "$HERE/make_policies.py" "$WORK/policies" --policies "$POLICIES"
+POLICY_ARGS=(--policies "$POLICIES")
+[ -n "$FLOWS" ] && POLICY_ARGS+=(--tcp-ports "$TCP_PORTS" --udp-ports "$UDP_PORTS" --client-addresses "$FLOW_SOURCE" "$FLOW_SOURCES")
+python3 "$HERE/make_policies.py" "$WORK/policies" "${POLICY_ARGS[@]}"
 "$TG_BIN" check --policy-dir "$WORK/policies" >&2
 
 # ---- topology
@@ -137,6 +165,14 @@ tg_ns "$NODE" sysctl -qw net.netfilter.nf_conntrack_tcp_timeout_close=1 net.netf
     net.netfilter.nf_conntrack_tcp_timeout_syn_recv=5 net.netfilter.nf_conntrack_tcp_timeout_time_wait=1
 tg_ns "$CLIENT" sysctl -qw net.ipv4.tcp_tw_reuse=1 net.ipv4.ip_local_port_range="10000 19999"
 tg_ns "$SERVER" sysctl -qw net.core.somaxconn=4096 net.ipv4.tcp_max_syn_backlog=8192
+if [ -n "$FLOWS" ]; then
+    # The client's extra addresses: local to the client namespace without 8,192 interface addresses (a local
+    # route makes every address of the prefix bindable), routed by the node through the client's own address,
+    # so the node keeps one neighbour entry for all of them.
+    tg_ns "$CLIENT" ip route add local "$FLOW_SOURCE_PREFIX" dev lo
+    client_link="$(tg_ns "$NODE" ip -o route get "$CLIENT_IP" | sed -n 's/.* dev \([^ ]*\).*/\1/p')"
+    tg_ns "$NODE" ip route add "$FLOW_SOURCE_PREFIX" via "$CLIENT_IP" dev "$client_link" onlink
+fi
 
 # Background processes start as `ip netns exec ... &` (not through the tg_ns function, which would fork a
 # subshell): ip execs the program, so $! is the program itself and signals reach it.
@@ -181,6 +217,11 @@ snapshot() {
         date +%s.%N
         echo ---proc
         tg_ns "$NODE" cat /proc/net/netfilter/nfnetlink_queue 2>/dev/null || true
+        echo ---kcache
+        # The allow cache's rule (packets the kernel accepted from the set without queueing) and the set's size.
+        tg_ns "$NODE" iptables -w -t mangle -nvxL TOLLGATE-POLICY 2>/dev/null |
+            awk '/match-set tollgate-allow-v4/ { print "accepted", $1 }' || true
+        tg_ns "$NODE" ipset list -t tollgate-allow-v4 2>/dev/null | awk -F': ' '/^Number of entries/ { print "entries", $2 }' || true
         echo ---metrics
         if [ "${2:-}" = metrics ]; then tg_ns "$NODE" curl -fsS "http://$METRICS/metrics"; fi
     } >"$1"
@@ -192,6 +233,11 @@ measure() {
     local mode="$proto" extra=()
     if [ "$proto" = udp ]; then threads="$UDP_THREADS"; port="$UDP_PORT"; ports="$UDP_PORTS"; fi
     if [ "$proto" = paced ]; then mode=tcp; threads=1; extra=(--rate "$PACED_RATE"); fi
+    if [ -n "$FLOWS" ]; then
+        extra+=(--flows "$FLOWS" --source "$FLOW_SOURCE" --sources "$FLOW_SOURCES")
+        # "all": the paced load must not meet the keys the saturated load used a minute earlier (same daemon).
+        if [ "$FLOWS" = all ] && [ "$proto" = paced ]; then extra+=(--flow-offset "$PACED_FLOW_OFFSET"); fi
+    fi
     tg_ns "$NODE" conntrack -F >/dev/null 2>&1 || true
     sleep 1.2  # conntrack's CLOSE entries of the previous run expire; the server drains
     ip netns exec "$CLIENT" "$OUT/loadgen" "$mode" --host "$SERVER_IP" --port "$port" --ports "$ports" \
@@ -226,6 +272,12 @@ probe() {
         --warmup 0 >"$WORK/probe.json" 2>&1 || true
     python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); sys.exit(0 if r["connections"] > 0 and r["failures"] == 0 else 1)' \
         "$WORK/probe.json" || { echo "run.sh: $1: client cannot reach the server: $(cat "$WORK/probe.json")" >&2; exit 1; }
+    [ -n "$FLOWS" ] || return 0
+    # From the last extra address to the last port: the last key of the space, which no load reaches.
+    tg_ns "$CLIENT" "$OUT/loadgen" tcp --host "$SERVER_IP" --port "$((TCP_PORT + TCP_PORTS - 1))" --threads 1 \
+        --seconds 0.2 --warmup 0 --flows 1 --source "$LAST_FLOW_SOURCE" >"$WORK/probe.json" 2>&1 || true
+    python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); sys.exit(0 if r["connections"] > 0 and r["failures"] == 0 else 1)' \
+        "$WORK/probe.json" || { echo "run.sh: $1: $LAST_FLOW_SOURCE cannot reach the server: $(cat "$WORK/probe.json")" >&2; exit 1; }
 }
 
 LOAD_BEFORE="$(cut -d' ' -f1-3 /proc/loadavg)"
@@ -305,6 +357,7 @@ json.dump({
     "cpu_model": "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')", "kernel": "$(uname -r)",
     "load_before": "$LOAD_BEFORE", "load_after": "$LOAD_AFTER", "seconds": $SECONDS_PER_CASE, "warmup": $WARMUP,
     "threads": $THREADS, "udp_threads": $UDP_THREADS, "paced_rate": $PACED_RATE, "rounds": $ROUNDS, "workers": $WORKERS, "policies": $POLICIES,
+    "flows": "${FLOWS:-default}", "tcp_ports": $TCP_PORTS, "udp_ports": $UDP_PORTS,
 }, open(sys.argv[1], "w"))
 META
 say ""
