@@ -133,6 +133,14 @@ public struct RuleInstaller: Sendable {
         if rules.allowSet == nil { try destroyAllowSet(family: tools.family) }
     }
 
+    /// Whether the `ipset` tool can be run (the iptables back end's allow cache needs it): false when it is not
+    /// installed (not found, or a command prefix could not find it: exit status 127) or does not answer `ipset
+    /// version`.
+    public func hasIPSetTool() -> Bool {
+        guard let result = try? runner.run(["ipset", "version"]) else { return false }
+        return result.succeeded
+    }
+
     /// Destroys the allow set of `family` if it exists (no rule may reference it any more). Nothing to do when
     /// `ipset` is not installed: then no set was ever created.
     func destroyAllowSet(family: AddressFamily) throws(KernelRulesError) {

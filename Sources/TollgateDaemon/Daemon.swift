@@ -63,7 +63,14 @@ public final class Daemon: Sendable {
         revocation = RevocationRunner(enabled: configuration.revoke, logger: logger)
         watchStatus.withLock { $0.mode = configuration.pollInterval > .zero ? "inotify+poll" : "inotify" }
         backendChoice = installer.detectBackend(forcing: configuration.backend)
-        allowCacheActive = configuration.kernelAllowCache
+        var allowCache = configuration.kernelAllowCache
+        if allowCache && backendChoice.backend == .iptables && !installer.hasIPSetTool() {
+            // The cache is an optimisation: without its tool, enforce without it rather than not at all.
+            logger.warning(
+                "kernel allow cache: the ipset tool is not installed (Debian package ipset); running without the cache")
+            allowCache = false
+        }
+        allowCacheActive = allowCache
         var datapathConfiguration = DatapathConfiguration(
             firstQueue: configuration.firstQueue, workers: configuration.workers, failureMode: configuration.failureMode,
             flowCacheSize: configuration.flowCacheSize, audit: configuration.audit)

@@ -240,3 +240,12 @@ struct AllowCacheCounterListingTests {
         #expect(RuleInstaller.nftSetMatchPackets(listing, sets: ["allow-v4"]) == 3)
     }
 }
+
+/// Whether the ipset tool can be run: the daemon runs without the kernel allow cache when it cannot.
+struct IPSetToolTests {
+    @Test func theToolIsFoundOnPathAndMissingWhenPathLacksIt() {
+        // The CI and the README's set-up install ipset (scripts/lib/common.sh).
+        #expect(RuleInstaller().hasIPSetTool())
+        #expect(!RuleInstaller(runner: CommandRunner(prefix: ["env", "PATH=/nonexistent"])).hasIPSetTool())
+    }
+}

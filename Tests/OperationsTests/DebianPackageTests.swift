@@ -74,7 +74,7 @@ struct DebianPackageTests {
                 fields == [
                     "Package": "tollgate", "Version": version, "Architecture": arch,
                     "Maintainer": "Tollgate maintainers <tollgate@localhost>", "Installed-Size": "\((bytes + 1023) / 1024)",
-                    "Section": "net", "Priority": "optional",
+                    "Section": "net", "Priority": "optional", "Recommends": "ipset",
                     "Description": "Kubernetes NetworkPolicy enforcement for Linux hosts (NFQUEUE)",
                 ])
             // What every build needs, and what some builds add (static stdlib: the C++ runtime; conntrack support).
