@@ -58,7 +58,7 @@ public final class Daemon: Sendable {
         revocation = RevocationRunner(enabled: configuration.revoke, logger: logger)
         watchStatus.withLock { $0.mode = configuration.pollInterval > .zero ? "inotify+poll" : "inotify" }
         backendChoice = installer.detectBackend(forcing: configuration.backend)
-        allowCacheActive = configuration.kernelAllowCache && backendChoice.backend == .iptables
+        allowCacheActive = configuration.usesAllowCache(on: backendChoice.backend)
         var datapathConfiguration = DatapathConfiguration(
             firstQueue: configuration.firstQueue, workers: configuration.workers, failureMode: configuration.failureMode,
             flowCacheSize: configuration.flowCacheSize, audit: configuration.audit)
@@ -552,9 +552,10 @@ public final class Daemon: Sendable {
             if let nodes { state.clusterNodes = nodes }
             let previous = state.nodePlan
             guard let hostAddresses else {
-                return (previous ?? self.plan(hostAddresses: [], nodes: state.clusterNodes), previous, state.backend)
+                return (
+                    previous ?? configuration.nodePlan(hostAddresses: [], nodes: state.clusterNodes), previous, state.backend)
             }
-            let plan = self.plan(hostAddresses: hostAddresses, nodes: state.clusterNodes)
+            let plan = configuration.nodePlan(hostAddresses: hostAddresses, nodes: state.clusterNodes)
             state.nodePlan = plan
             return (plan, previous, state.rulesInstalled ? state.backend : nil)
         }
@@ -576,13 +577,6 @@ public final class Daemon: Sendable {
             logger.error("updating the kernel rules for the new node addresses failed; the previous rules stay: \(error)")
         }
         return plan
-    }
-
-    private func plan(hostAddresses: [IPAddress], nodes: [ClusterNode]) -> NodeAddressPlan {
-        NodeAddressPlan(
-            mode: configuration.podToNode, exemptCIDRs: configuration.exemptCIDRs,
-            configuredNodeAddresses: configuration.nodeAddresses, hostAddresses: hostAddresses, nodes: nodes,
-            nodeName: configuration.nodeName)
     }
 
     /// `duration` in milliseconds with two decimals, for log metadata.

@@ -2,6 +2,7 @@ import Datapath
 import KernelRules
 import LinuxSupport
 import NetworkTypes
+import PolicyModel
 
 #if canImport(Glibc)
     import Glibc
@@ -80,6 +81,19 @@ public struct DaemonConfiguration: Sendable, Hashable {
             remoteClusterCIDRs: remoteClusterCIDRs)
         rules.allowSets = allowSets
         return rules
+    }
+
+    /// This node's and its peers' addresses: `hostAddresses` (this host's interfaces) and the Node objects `nodes`
+    /// as this configuration's node name, node addresses, exempt ranges and pod-to-node mode place them.
+    public func nodePlan(hostAddresses: [IPAddress], nodes: [ClusterNode]) -> NodeAddressPlan {
+        NodeAddressPlan(
+            mode: podToNode, exemptCIDRs: exemptCIDRs, configuredNodeAddresses: nodeAddresses,
+            hostAddresses: hostAddresses, nodes: nodes, nodeName: nodeName)
+    }
+
+    /// Whether the kernel allow cache is in force on `backend`: asked for, and the back end has ip sets (iptables).
+    public func usesAllowCache(on backend: RuleBackend) -> Bool {
+        kernelAllowCache && backend == .iptables
     }
 
     /// The host name (the `--node-name` default), or `localhost` when it cannot be read.
