@@ -30,10 +30,11 @@ public struct HTTPClient: Sendable {
     ///
     /// - Throws: ``HTTPClientError/system(_:)`` when connecting, sending or receiving fails (such as
     ///   `connect(127.0.0.1:9470)` with `ECONNREFUSED`); ``HTTPClientError/malformedResponse(path:reason:)`` when
-    ///   the answer is not a complete HTTP/1.x response or exceeds ``maxResponseBytes``.
+    ///   the answer is not a complete HTTP/1.x response or exceeds ``maxResponseBytes``;
+    ///   ``HTTPClientError/invalidPath(_:)`` when `path` cannot be sent (nothing is contacted then).
     public func get(_ path: String) throws(HTTPClientError) -> HTTPResponse {
         guard path.hasPrefix("/"), !path.utf8.contains(where: { $0 <= 0x20 || $0 == 0x7F }) else {
-            throw .malformedResponse(path: path, reason: "not sent: the path must start with / and hold no spaces or controls")
+            throw .invalidPath(path)
         }
         let request = "GET \(path) HTTP/1.1\r\nHost: \(address)\r\nUser-Agent: \(userAgent)\r\nAccept: */*\r\n"
             + "Connection: close\r\n\r\n"

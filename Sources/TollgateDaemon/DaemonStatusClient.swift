@@ -71,6 +71,7 @@ public struct DaemonStatusClient: Sendable {
             switch error {
             case .system(let systemError): throw .unreachable(systemError)
             case .malformedResponse(let path, let reason): throw .malformed(path: path, reason: reason)
+            case .invalidPath: throw .malformed(path: path, reason: "\(error)")  // not with /status and /metrics
             }
         }
         let text = String(decoding: response.body, as: UTF8.self)
