@@ -102,7 +102,9 @@ let package = Package(
         ),
 
         // Test support: packet builders, network-namespace harness, temporary directories. Never ships.
-        .target(name: "TollgateTestSupport", dependencies: ["NetworkTypes", "LinuxSupport"], path: "Tests/TollgateTestSupport"),
+        .target(
+            name: "TollgateTestSupport", dependencies: ["NetworkTypes", "LinuxSupport", "TollgateDaemon"],
+            path: "Tests/TollgateTestSupport"),
         .testTarget(name: "NetworkTypesTests", dependencies: ["NetworkTypes"]),
         .testTarget(name: "LinuxSupportTests", dependencies: ["LinuxSupport"]),
         .testTarget(name: "PacketHeadersTests", dependencies: ["PacketHeaders", "TollgateTestSupport"]),

@@ -216,22 +216,9 @@ final class ServerCore: Sendable {
         }
     }
 
-    /// Sends all of `bytes` (`MSG_NOSIGNAL`: a vanished client must not raise SIGPIPE).
+    /// Sends all of `bytes` on a connection.
     private func send(_ bytes: [UInt8], on descriptor: Int32) throws(SystemError) {
-        try bytes.withUnsafeBytes { buffer -> Result<Void, SystemError> in
-            guard let base = buffer.baseAddress else { return .success(()) }
-            var sent = 0
-            while sent < buffer.count {
-                do throws(SystemError) {
-                    sent += try SystemCall.run("send(connection on \(address))") {
-                        Glibc.send(descriptor, base + sent, buffer.count - sent, Int32(MSG_NOSIGNAL))
-                    }
-                } catch {
-                    return .failure(error)
-                }
-            }
-            return .success(())
-        }.get()
+        try sendAll(bytes, on: descriptor, call: "send(connection on \(address))")
     }
 
     /// Shuts every open connection down (their blocked `recv`/`send` return) and waits for their

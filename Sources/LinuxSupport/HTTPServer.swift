@@ -134,3 +134,22 @@ func setTimeouts(_ descriptor: Int32, _ timeout: Duration) throws(SystemError) {
         _ = try SystemCall.run(name) { setsockopt(descriptor, SOL_SOCKET, option, &value, socklen_t(MemoryLayout<timeval>.size)) }
     }
 }
+
+/// Sends all of `bytes`, retrying short sends and `EINTR` (`MSG_NOSIGNAL`: a vanished peer must not raise SIGPIPE).
+/// The corresponding C function is `send`; `call` names it in errors.
+func sendAll(_ bytes: [UInt8], on descriptor: Int32, call: @autoclosure () -> String) throws(SystemError) {
+    try bytes.withUnsafeBytes { buffer -> Result<Void, SystemError> in
+        guard let base = buffer.baseAddress else { return .success(()) }
+        var sent = 0
+        while sent < buffer.count {
+            do throws(SystemError) {
+                sent += try SystemCall.run(call()) {
+                    Glibc.send(descriptor, base + sent, buffer.count - sent, Int32(MSG_NOSIGNAL))
+                }
+            } catch {
+                return .failure(error)
+            }
+        }
+        return .success(())
+    }.get()
+}

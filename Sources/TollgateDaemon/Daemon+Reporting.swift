@@ -64,12 +64,11 @@ extension Daemon {
                     snapshotGeneration: $0.snapshotGeneration)
             },
             cacheHitRatio: hits + misses == 0 ? 0 : Double(hits) / Double(hits + misses),
-            uptimeSeconds: Date().timeIntervalSince(snapshot.started))
+            uptimeSeconds: Date().timeIntervalSince(snapshot.started), revocation: revocation.statistics,
+            directoryWatch: watchStatus.withLock { $0 })
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
-        let extended = ExtendedStatusReport(
-            base: report, revocation: revocation.statistics, directoryWatch: watchStatus.withLock { $0 })
-        return (try? encoder.encode(extended)).map { String(decoding: $0, as: UTF8.self) + "\n" } ?? "{}\n"
+        return (try? encoder.encode(report)).map { String(decoding: $0, as: UTF8.self) + "\n" } ?? "{}\n"
     }
 
     /// One entry per source, in order of precedence (the directory first, as before the API feed existed).
@@ -308,24 +307,5 @@ extension Daemon {
             return "# metrics could not be rendered: \(error)\n"
         }
         return text.text
-    }
-}
-
-/// The `/status` document: the daemon's report with the revocation counters and the directory watch added as
-/// two more top-level keys (`revocation`, `directoryWatch`).
-private struct ExtendedStatusReport: Encodable {
-    var base: StatusReport
-    var revocation: RevocationStatistics
-    var directoryWatch: DirectoryWatchStatus
-
-    private enum Keys: String, CodingKey {
-        case revocation, directoryWatch
-    }
-
-    func encode(to encoder: any Encoder) throws {
-        try base.encode(to: encoder)
-        var container = encoder.container(keyedBy: Keys.self)
-        try container.encode(revocation, forKey: .revocation)
-        try container.encode(directoryWatch, forKey: .directoryWatch)
     }
 }

@@ -63,14 +63,12 @@ public final class Daemon: Sendable {
         revocation = RevocationRunner(enabled: configuration.revoke, logger: logger)
         watchStatus.withLock { $0.mode = configuration.pollInterval > .zero ? "inotify+poll" : "inotify" }
         backendChoice = installer.detectBackend(forcing: configuration.backend)
-        var allowCache = configuration.kernelAllowCache
-        if allowCache && backendChoice.backend == .iptables && !installer.hasIPSetTool() {
+        allowCacheActive = configuration.usesAllowCache(on: backendChoice.backend, installer: installer)
+        if configuration.kernelAllowCache && !allowCacheActive {
             // The cache is an optimisation: without its tool, enforce without it rather than not at all.
             logger.warning(
                 "kernel allow cache: the ipset tool is not installed (Debian package ipset); running without the cache")
-            allowCache = false
         }
-        allowCacheActive = allowCache
         var datapathConfiguration = DatapathConfiguration(
             firstQueue: configuration.firstQueue, workers: configuration.workers, failureMode: configuration.failureMode,
             flowCacheSize: configuration.flowCacheSize, audit: configuration.audit)
@@ -575,9 +573,10 @@ public final class Daemon: Sendable {
             if let nodes { state.clusterNodes = nodes }
             let previous = state.nodePlan
             guard let hostAddresses else {
-                return (previous ?? self.plan(hostAddresses: [], nodes: state.clusterNodes), previous, state.backend)
+                return (
+                    previous ?? configuration.nodePlan(hostAddresses: [], nodes: state.clusterNodes), previous, state.backend)
             }
-            let plan = self.plan(hostAddresses: hostAddresses, nodes: state.clusterNodes)
+            let plan = configuration.nodePlan(hostAddresses: hostAddresses, nodes: state.clusterNodes)
             state.nodePlan = plan
             return (plan, previous, state.rulesInstalled ? state.backend : nil)
         }
@@ -599,13 +598,6 @@ public final class Daemon: Sendable {
             logger.error("updating the kernel rules for the new node addresses failed; the previous rules stay: \(error)")
         }
         return plan
-    }
-
-    private func plan(hostAddresses: [IPAddress], nodes: [ClusterNode]) -> NodeAddressPlan {
-        NodeAddressPlan(
-            mode: configuration.podToNode, exemptCIDRs: configuration.exemptCIDRs,
-            configuredNodeAddresses: configuration.nodeAddresses, hostAddresses: hostAddresses, nodes: nodes,
-            nodeName: configuration.nodeName)
     }
 
     /// `duration` in milliseconds with two decimals, for log metadata.

@@ -2,6 +2,7 @@ import Datapath
 import KernelRules
 import LinuxSupport
 import NetworkTypes
+import PolicyModel
 
 #if canImport(Glibc)
     import Glibc
@@ -81,6 +82,20 @@ public struct DaemonConfiguration: Sendable, Hashable {
             remoteClusterCIDRs: remoteClusterCIDRs)
         rules.allowSets = allowSets
         return rules
+    }
+
+    /// This node's and its peers' addresses: `hostAddresses` (this host's interfaces) and the Node objects `nodes`
+    /// as this configuration's node name, node addresses, exempt ranges and pod-to-node mode place them.
+    public func nodePlan(hostAddresses: [IPAddress], nodes: [ClusterNode]) -> NodeAddressPlan {
+        NodeAddressPlan(
+            mode: podToNode, exemptCIDRs: exemptCIDRs, configuredNodeAddresses: nodeAddresses,
+            hostAddresses: hostAddresses, nodes: nodes, nodeName: nodeName)
+    }
+
+    /// Whether the kernel allow cache is in force on `backend`: asked for, and, with the iptables back end (whose
+    /// sets are ip sets), the `ipset` tool is installed (asked of `installer` only then).
+    public func usesAllowCache(on backend: RuleBackend, installer: RuleInstaller) -> Bool {
+        kernelAllowCache && (backend != .iptables || installer.hasIPSetTool())
     }
 
     /// The host name (the `--node-name` default), or `localhost` when it cannot be read.

@@ -1,102 +1,10 @@
 import ArgumentParser
-import Datapath
-import Foundation
 import KernelRules
 import LinuxSupport
 import Logging
-import NetworkTypes
 import TollgateDaemon
 
-/// Options shared by `run` and `rules`: what to queue and where.
-struct EnforcementOptions: ParsableArguments {
-    @Option(name: .customLong("pod-cidr"), help: "A pod address range (repeatable; IPv4 and IPv6).")
-    var podCIDRs: [String] = []
-
-    @Option(
-        name: .customLong("exempt-cidr"),
-        help: "Node and infrastructure addresses whose traffic with pods is never queued (repeatable).")
-    var exemptCIDRs: [String] = []
-
-    @Option(
-        name: .customLong("node-address"),
-        help: "Addresses of the cluster's nodes beyond their Node objects' (overlay bridge and tunnel addresses; repeatable).")
-    var nodeAddresses: [String] = []
-
-    @Option(
-        name: .customLong("pod-to-node"),
-        help: "Traffic between pods and node addresses: exempt (never queued) or enforce (judged). Default: exempt.")
-    var podToNode: PodToNodeChoice?
-
-    @Option(
-        name: .customLong("remote-cluster-cidr"),
-        help: "A pod or service range of another cluster: local pods reach it without source NAT (repeatable).")
-    var remoteClusterCIDRs: [String] = []
-
-    @Flag(
-        name: .customLong("kernel-allow-cache"),
-        help: "Keep allowed flows in kernel sets (ip sets, or nft sets with the nft back end) so that later connections of the same flow skip the queue until the next snapshot.")
-    var kernelAllowCache = false
-
-    @Option(help: "Worker threads, one queue each (default: the number of cores, at most 64).")
-    var workers: Int?
-
-    @Option(name: .customLong("queue-num"), help: "The first NFQUEUE queue number (default: 0).")
-    var queueNumber: UInt16?
-
-    @Flag(name: .customLong("fail-closed"), help: "Drop what cannot be judged, and new connections while no worker listens. Default: fail open.")
-    var failClosed = false
-
-    @Option(help: "Kernel rules back end: auto, iptables or nftables (default: auto).")
-    var backend: BackendChoice?
-
-    enum BackendChoice: String, ExpressibleByArgument, CaseIterable {
-        case auto, iptables, nftables
-
-        var forced: RuleBackend? {
-            switch self {
-            case .auto: return nil
-            case .iptables: return .iptables
-            case .nftables: return .nftables
-            }
-        }
-    }
-
-    enum PodToNodeChoice: String, ExpressibleByArgument, CaseIterable {
-        case exempt, enforce
-
-        var mode: PodToNodeMode { self == .exempt ? .exempt : .enforce }
-    }
-
-    /// Parses every CIDR, naming the option and value of each bad one.
-    func prefixes(_ values: [String], option: String) throws -> [IPPrefix] {
-        try values.map { value in
-            guard let prefix = IPPrefix(value) else {
-                throw ValidationError("\(option): \"\(value)\" is not a valid CIDR (expected ADDRESS/LENGTH)")
-            }
-            return prefix
-        }
-    }
-
-    /// The kernel rules `run` would install at start with these options: this host's interface addresses are
-    /// node addresses; Node objects, which only the policy sources hold, are not consulted.
-    var ruleConfiguration: RuleConfiguration {
-        get throws {
-            let exempt = try prefixes(exemptCIDRs, option: "--exempt-cidr")
-            let plan = NodeAddressPlan(
-                mode: podToNode?.mode ?? .exempt, exemptCIDRs: exempt,
-                configuredNodeAddresses: try prefixes(nodeAddresses, option: "--node-address"),
-                hostAddresses: try HostAddresses.current(), nodes: [], nodeName: DaemonConfiguration.hostName)
-            var rules = RuleConfiguration(
-                podCIDRs: try prefixes(podCIDRs, option: "--pod-cidr"), exemptCIDRs: plan.exemptCIDRs,
-                trustedSourceCIDRs: plan.trustedSourceCIDRs, firstQueue: queueNumber ?? 0,
-                queueCount: UInt16(clamping: workers ?? ConfigurationFile.defaultWorkers), failOpen: !failClosed,
-                remoteClusterCIDRs: try prefixes(remoteClusterCIDRs, option: "--remote-cluster-cidr"))
-            rules.allowSets = kernelAllowCache
-            return rules
-        }
-    }
-}
-
+/// `tollgate run`: the daemon, configured by the configuration file and flags (``DaemonOptions``).
 struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
@@ -109,160 +17,25 @@ struct RunCommand: ParsableCommand {
             """
     )
 
-    @Option(
-        name: .customLong("config"),
-        help: ArgumentHelp(
-            "A YAML configuration file (tollgate config --print-defaults); flags override its values. "
-                + "Default: \(ConfigurationFile.defaultPath), when it exists.", valueName: "file"))
-    var configurationPath: String?
-
-    @Option(
-        name: .customLong("policy-dir"),
-        help: "The directory of Kubernetes manifests (at least one of --policy-dir, --kubeconfig and --in-cluster, here or in the configuration file).")
-    var policyDirectory: String?
-
-    @Option(
-        name: .customLong("kubeconfig"),
-        help: ArgumentHelp(
-            "Also list and watch namespaces, pods, nodes and policies from the Kubernetes API this kubeconfig names (current context). "
-                + "An object in --policy-dir wins over the API's copy.", valueName: "file"))
-    var kubeconfig: String?
-
-    @Flag(
-        name: .customLong("in-cluster"),
-        help: "Read the Kubernetes API as a pod: KUBERNETES_SERVICE_HOST/PORT and the service account's token and CA.")
-    var inCluster = false
-
-    @OptionGroup var enforcement: EnforcementOptions
-
-    @Option(name: .customLong("metrics-addr"), help: "HOST:PORT of the metrics and status endpoint (default: 127.0.0.1:9470).")
-    var metricsAddress: String?
-
-    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical (default: info).")
-    var logLevel: String?
-
-    @Option(
-        name: .customLong("poll-interval-ms"),
-        help: "Changes are seen at once through inotify; this also lists the directory every N ms as a safety net (0: off; default: 5000).")
-    var pollIntervalMilliseconds: Int?
-
-    @Option(name: .customLong("log-format"), help: "text or json (default: text).")
-    var logFormat: String?
-
-    @Flag(help: "Decide and log as if enforcing, but let every connection through.")
-    var audit = false
-
-    @Option(name: .customLong("deny-log-rate"), help: "Denied-connection log lines per second; the rest are counted (default: 20).")
-    var denyLogRate: Double?
-
-    @Flag(name: .customLong("no-revoke"), help: "Do not cut established connections that a new policy denies.")
-    var noRevoke = false
-
-    @Option(
-        name: .customLong("worker-priority"),
-        help: "0: normal scheduling (default); 1-99: run the workers under SCHED_RR at that priority, so queued packets are decided at once on a busy machine.")
-    var workerPriority: Int?
-
-    @Option(
-        name: .customLong("node-name"),
-        help: "This node's name as in its Node object, whose addresses are this node's own (default: the host name).")
-    var nodeName: String?
-
-    func validate() throws {
-        if let logLevel, Logger.Level(rawValue: logLevel) == nil {
-            throw ValidationError("--log-level: unknown level \"\(logLevel)\"")
-        }
-        if let workers = enforcement.workers, !(1...64).contains(workers) {
-            throw ValidationError("--workers: must be between 1 and 64, got \(workers)")
-        }
-        if let pollIntervalMilliseconds, pollIntervalMilliseconds != 0 && pollIntervalMilliseconds < 10 {
-            throw ValidationError("--poll-interval-ms: 0 (off) or at least 10")
-        }
-        if let logFormat, LogFormat(rawValue: logFormat) == nil {
-            throw ValidationError("--log-format: unknown format \"\(logFormat)\"; expected text or json")
-        }
-        if let denyLogRate, denyLogRate < 0 { throw ValidationError("--deny-log-rate: must not be negative") }
-        if let workerPriority, !(0...99).contains(workerPriority) {
-            throw ValidationError("--worker-priority: must be 0 (normal scheduling) or 1 to 99 (SCHED_RR), got \(workerPriority)")
-        }
-    }
+    @OptionGroup var options: DaemonOptions
 
     func run() throws {
         // Before any thread starts, so that every thread inherits the mask and only the watcher takes signals.
         try SignalWatcher.blockInProcess()
         // The configuration file and flags are checked before logging starts and long before the kernel is touched.
-        let resolved = try resolvedConfiguration()
+        let resolved = try options.resolvedConfiguration()
         resolved.logFormat.bootstrap(level: resolved.logLevel)
         let logger = Logger(label: "tollgate")
-        var configuration = resolved.daemon
         do {
-            try Daemon(configuration: configuration, logger: logger).run()
+            try Daemon(configuration: resolved.daemon, logger: logger).run()
         } catch {
             logger.critical("\(error)")
             throw ExitCode(error.code == .invalidConfiguration ? 2 : 1)
         }
     }
-
-    /// The configuration file (`--config`, or the default path when it exists) with the flags over it. Prints
-    /// every problem and exits 2 when the file or the result is invalid.
-    private func resolvedConfiguration() throws -> ConfigurationFile.Resolved {
-        let address: ListenAddress?
-        do {
-            address = try metricsAddress.map { text throws(InvalidValueError) in try ListenAddress(parsing: text) }
-        } catch {
-            throw ValidationError("--metrics-addr: \(error)")
-        }
-        let overrides = ConfigurationFile.Overrides(
-            policyDirectory: policyDirectory,
-            podCIDRs: try enforcement.prefixes(enforcement.podCIDRs, option: "--pod-cidr"),
-            exemptCIDRs: try enforcement.prefixes(enforcement.exemptCIDRs, option: "--exempt-cidr"),
-            workers: enforcement.workers, firstQueue: enforcement.queueNumber,
-            failureMode: enforcement.failClosed ? .closed : nil, metricsAddress: address,
-            backend: enforcement.backend.flatMap { ConfigurationFile.Backend(rawValue: $0.rawValue) },
-            logLevel: logLevel.flatMap { Logger.Level(rawValue: $0) }, logFormat: logFormat.flatMap { LogFormat(rawValue: $0) },
-            pollIntervalMilliseconds: pollIntervalMilliseconds, audit: audit ? true : nil, denyLogRate: denyLogRate,
-            revoke: noRevoke ? false : nil, nodeName: nodeName,
-            nodeAddresses: try enforcement.prefixes(enforcement.nodeAddresses, option: "--node-address"),
-            podToNode: enforcement.podToNode?.mode,
-            remoteClusterCIDRs: try enforcement.prefixes(enforcement.remoteClusterCIDRs, option: "--remote-cluster-cidr"),
-            workerPriority: workerPriority, kernelAllowCache: enforcement.kernelAllowCache ? true : nil,
-            kubeconfig: kubeconfig, inCluster: inCluster ? true : nil)
-        do {
-            let path = configurationPath ?? ConfigurationFile.defaultPath
-            let file =
-                configurationPath == nil && !FileManager.default.fileExists(atPath: path)
-                ? ConfigurationFile() : try ConfigurationFile.load(path: path)
-            return try file.resolve(overrides: overrides)
-        } catch {
-            for line in error.description.split(separator: "\n") { printError("error: \(line)") }
-            throw ExitCode(2)
-        }
-    }
 }
 
-struct RulesCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "rules", abstract: "Print the kernel ruleset that run would install.")
-
-    @OptionGroup var enforcement: EnforcementOptions
-
-    func run() throws {
-        let configuration = try enforcement.ruleConfiguration
-        do {
-            try configuration.validate()
-        } catch {
-            throw ValidationError("\(error)")
-        }
-        let (backend, reason) = RuleInstaller().detectBackend(forcing: (enforcement.backend ?? .auto).forced)
-        print("# back end: \(backend) (\(reason))")
-        do {
-            print(try RuleRenderer().render(configuration, for: backend).text, terminator: "")
-        } catch {
-            throw ValidationError("\(error)")
-        }
-    }
-}
-
+/// `tollgate cleanup`: removes what `run` installed in the kernel.
 struct CleanupCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cleanup", abstract: "Remove every kernel rule and chain Tollgate installed (both back ends).")

@@ -2,9 +2,12 @@ import Foundation
 import Glibc
 import NetfilterQueue
 import Testing
+import TollgateTestSupport
 
 /// Real NFQUEUE tests: each runs in its own namespace with its own queue number and port.
-@Suite(.serialized, .enabled(if: QueueTestNamespace.isSupported, "needs root, ip and iptables (network namespaces)"))
+@Suite(
+    .serialized, .offCooperativePool,
+    .enabled(if: QueueTestNamespace.isSupported, "needs root, ip and iptables (network namespaces)"))
 struct NetfilterQueueSocketTests {
     /// Queues new UDP flows to `port` on loopback in `namespace` to `queue`.
     private func queueUDP(_ namespace: QueueTestNamespace, port: UInt16, queue: UInt16) throws {

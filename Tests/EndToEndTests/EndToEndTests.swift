@@ -7,5 +7,9 @@ import TollgateTestSupport
 /// Serialized: the machine has two cores and every test is timing-sensitive. Each test still owns distinct
 /// namespace names, queue numbers and metrics ports. Needs root and iproute2 (skipped otherwise).
 /// Binary: `TOLLGATE_BINARY`, else `.build/debug/tollgate`, else `.build/release/tollgate`.
-@Suite("EndToEnd", .serialized, .enabled(if: namespacesAvailable.available, "\(namespacesAvailable.reason)"))
+/// The bodies wait synchronously (child processes, sockets, the daemon): they run on threads of their own
+/// (`.offCooperativePool`), not on Swift's cooperative pool, which the asynchronous suites need meanwhile.
+@Suite(
+    "EndToEnd", .serialized, .offCooperativePool,
+    .enabled(if: namespacesAvailable.available, "\(namespacesAvailable.reason)"))
 struct EndToEndTests {}

@@ -9,7 +9,9 @@ import TollgateTestSupport
 ///
 /// Every denial is preceded in the table by the same connection succeeding before Tollgate started
 /// (`…-before-tollgate`), so a denial is Tollgate's verdict and not a broken topology.
-@Suite("Multi-node scenarios", .serialized, .enabled(if: namespacesAvailable.available, "\(namespacesAvailable.reason)"))
+@Suite(
+    "Multi-node scenarios", .serialized, .offCooperativePool,
+    .enabled(if: namespacesAvailable.available, "\(namespacesAvailable.reason)"))
 struct MultiNodeScenarioTests {
     struct Case: Sendable, CustomTestStringConvertible {
         var arguments: [String]

@@ -54,7 +54,7 @@ extension EndToEndTests {
     }
 
     /// Waits for a reload after a write and returns its status.
-    static func reloaded(_ daemon: TollgateProcess, after generation: Int) throws -> TollgateProcess.Status {
+    static func reloaded(_ daemon: TollgateProcess, after generation: UInt64) throws -> TollgateProcess.Status {
         try daemon.waitForGeneration(atLeast: generation + 1)
     }
 

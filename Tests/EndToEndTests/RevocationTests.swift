@@ -19,7 +19,7 @@ extension EndToEndTests {
             var errors: Int
         }
 
-        var generation: Int
+        var generation: UInt64
         var revocation: Counters
     }
 

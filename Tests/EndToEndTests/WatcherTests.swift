@@ -62,7 +62,7 @@ extension EndToEndTests {
 
     /// Waits for a generation after `generation`, then lets 300 ms pass (any further reload of the same change
     /// would land by then) and returns the status.
-    static func settledReload(_ daemon: TollgateProcess, after generation: Int) throws -> TollgateProcess.Status {
+    static func settledReload(_ daemon: TollgateProcess, after generation: UInt64) throws -> TollgateProcess.Status {
         try daemon.waitForGeneration(atLeast: generation + 1, timeout: .seconds(3))
         Self.pause(.milliseconds(300))
         return try daemon.status()

@@ -5,7 +5,7 @@ import TollgateTestSupport
 
 /// The network-namespace harness itself: the routed pod topology carries IPv4 and IPv6 between pods, and
 /// nothing it creates outlives it.
-@Suite("PodTopology", .serialized, .enabled(if: NetworkNamespace.availability.available, "needs root and iproute2"))
+@Suite("PodTopology", .serialized, .offCooperativePool, .enabled(if: NetworkNamespace.availability.available, "needs root and iproute2"))
 struct PodTopologyTests {
     static let pods: [(name: String, ipv4: String, ipv6: String?)] = [
         ("x-a", "10.244.1.10", "fd00:244::1:10"),

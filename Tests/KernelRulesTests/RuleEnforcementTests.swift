@@ -7,7 +7,7 @@ import TollgateTestSupport
 /// Real traffic through the routed pod topology with Tollgate's rules installed in the node and no program
 /// reading the queues: fail-closed drops what the rules queue, fail-open lets it through, and what the rules
 /// must not queue (exempt addresses) always passes.
-@Suite("RuleEnforcement", .serialized, .enabled(if: NetworkNamespace.availability.available, "needs root and iproute2"))
+@Suite("RuleEnforcement", .serialized, .offCooperativePool, .enabled(if: NetworkNamespace.availability.available, "needs root and iproute2"))
 struct RuleEnforcementTests {
     static let pods: [(name: String, ipv4: String, ipv6: String?)] = [
         ("x-a", "10.244.1.10", "fd00:244::1:10"),
@@ -142,7 +142,7 @@ struct AllowSetEnforcementTests {
 /// (here SNAT to its gateway address, as a plugin's masquerade would to its uplink) keeps the pod's source address
 /// towards `remoteClusterCIDRs`, with either back end and with the host's masquerade in iptables or in an nft table
 /// of its own. The server in the "remote cluster" pod answers with the address it sees.
-@Suite("RemoteClusterNAT", .serialized, .enabled(if: NetworkNamespace.availability.available, "needs root and iproute2"))
+@Suite("RemoteClusterNAT", .serialized, .offCooperativePool, .enabled(if: NetworkNamespace.availability.available, "needs root and iproute2"))
 struct RemoteClusterNATTests {
     enum HostMasquerade: String, CaseIterable, Sendable {
         /// `iptables -t nat -A POSTROUTING ... -j SNAT`, as most plugins and kube-proxy do.

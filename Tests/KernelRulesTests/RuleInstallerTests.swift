@@ -5,7 +5,7 @@ import Testing
 import TollgateTestSupport
 
 /// Installs, re-installs and removes real rules inside fresh network namespaces (root only).
-@Suite("RuleInstaller", .serialized, .enabled(if: NetworkNamespace.availability.available, "needs root and iproute2"))
+@Suite("RuleInstaller", .serialized, .offCooperativePool, .enabled(if: NetworkNamespace.availability.available, "needs root and iproute2"))
 struct RuleInstallerTests {
     static let configuration = RuleConfiguration(
         podCIDRs: [IPPrefix("10.244.0.0/16"), IPPrefix("fd00:244::/56")].compactMap { $0 },

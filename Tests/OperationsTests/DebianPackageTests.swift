@@ -1,9 +1,10 @@
 import Foundation
 import Testing
 import TollgateDaemon
+import TollgateTestSupport
 
 /// `scripts/package-deb` from a prebuilt binary: contents, control fields, and install/remove/purge into a fake root.
-@Suite("Debian package", .serialized)
+@Suite("Debian package", .serialized, .offCooperativePool)
 struct DebianPackageTests {
     static let script = OperationsFixtures.repository + "/scripts/package-deb"
 

@@ -1,9 +1,10 @@
 import Foundation
 import Testing
 import TollgateDaemon
+import TollgateTestSupport
 
 /// `scripts/install` and `scripts/uninstall` into a temporary root, with a prebuilt binary.
-@Suite("install and uninstall scripts")
+@Suite("install and uninstall scripts", .offCooperativePool)
 struct InstallScriptTests {
     static let install = OperationsFixtures.repository + "/scripts/install"
     static let uninstall = OperationsFixtures.repository + "/scripts/uninstall"

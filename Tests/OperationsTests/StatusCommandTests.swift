@@ -207,6 +207,20 @@ struct StatusCommandTests {
                     """, timedOut: false))
     }
 
+    @Test func aStatusDocumentWithoutARequiredFieldExitsOneNamingIt() throws {
+        let document = Self.status.replacingOccurrences(of: "\"tableBytes\" : 12288", with: "\"tableKiB\" : 12")
+        #expect(document != Self.status)
+        let server = try HTTPServer(address: try ListenAddress(parsing: "127.0.0.1:0")) { request in
+            request.path == "/status" ? .ok(document, contentType: "application/json") : .notFound
+        }
+        defer { server.stop() }
+        let result = try OperationsFixtures.run(
+            [try OperationsFixtures.binary(), "status", "--metrics-addr", "127.0.0.1:\(server.address.port)", "--once"])
+        #expect(result.exitStatus == 1)
+        #expect(
+            result.standardError == "error: GET /status: not a Tollgate answer: missing field \"snapshot.tableBytes\"\n")
+    }
+
     @Test func somethingElseAnsweringExitsOne() throws {
         let server = try HTTPServer(address: try ListenAddress(parsing: "127.0.0.1:0")) { _ in .notFound }
         defer { server.stop() }

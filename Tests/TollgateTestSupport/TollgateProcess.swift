@@ -1,5 +1,6 @@
 import Foundation
 public import LinuxSupport
+public import TollgateDaemon
 
 #if canImport(Glibc)
     import Glibc
@@ -101,135 +102,11 @@ public final class TollgateProcess: @unchecked Sendable {
         }
     }
 
-    /// The part of `/status` the tests read (the daemon sends more).
-    public struct Status: Decodable, Sendable, Equatable {
-        /// One policy source (the directory).
-        public struct Source: Decodable, Sendable, Equatable {
-            /// `directory`.
-            public var kind: String
-            /// The directory's path.
-            public var path: String
-            /// Whether the directory could be listed at the last load.
-            public var readable: Bool
-            /// Errors of the last load, each naming its file.
-            public var errors: [String]
-            /// Files whose last good objects were kept because they failed to load.
-            public var filesKeptFromLastGood: [String]
-            /// `directory` or `api`.
-            public var name: String?
-            /// Whether the source is read successfully now.
-            public var connected: Bool?
-            /// Objects the source holds.
-            public var objects: Int?
-            /// Of those, objects a source of higher precedence also defines.
-            public var objectsOverridden: Int?
-        }
-
-        /// This node and its peers (`nodes` in `/status`).
-        public struct Nodes: Decodable, Sendable, Equatable {
-            /// `--node-name`.
-            public var nodeName: String
-            /// `exempt` or `enforce`.
-            public var podToNode: String
-            /// This node's own addresses.
-            public var localAddresses: [String]
-            /// The peers' addresses.
-            public var peerAddresses: [String]
-            /// `--remote-cluster-cidr`.
-            public var remoteClusterCIDRs: [String]
-        }
-
-        /// Rules installed and a snapshot active.
-        public var ready: Bool
-        /// The generation of the snapshot in force (0: none yet).
-        public var generation: Int
-        /// Namespaces in the snapshot.
-        public var namespaces: Int
-        /// Pods in the snapshot.
-        public var pods: Int
-        /// Network policies in the snapshot.
-        public var policies: Int
-        /// The kernel rules back end in use, once rules are installed.
-        public var backend: String?
-        /// Whether the kernel rules are installed.
-        public var rulesInstalled: Bool
-        /// `open` or `closed`.
-        public var failureMode: String
-        /// The queue numbers the workers own.
-        public var queues: [Int]
-        /// The number of workers.
-        public var workers: Int
-        /// The policy sources.
-        public var sources: [Source]
-        /// This node and its peers.
-        public var nodes: Nodes
-        /// Keys defined by more than one source, each naming the source in force.
-        public var sourceConflicts: [String]?
-    }
+    /// The `/status` document, as the daemon writes it.
+    public typealias Status = StatusReport
 
     /// A parsed Prometheus text exposition (`/metrics`).
-    public struct Metrics: Sendable, Equatable {
-        /// One sample line: metric name, labels and value.
-        public struct Sample: Sendable, Equatable {
-            /// The metric name (for histograms including the `_bucket`/`_sum`/`_count` suffix).
-            public var name: String
-            /// The labels, by name.
-            public var labels: [String: String]
-            /// The value.
-            public var value: Double
-        }
-
-        /// Every sample, in document order.
-        public var samples: [Sample]
-
-        /// Parses the text format; lines that are not samples (comments, blanks) are skipped, and a sample
-        /// whose value is not a number is reported as an error.
-        public init(parsing text: String) throws(Failure) {
-            samples = []
-            for rawLine in text.split(separator: "\n") {
-                let line = rawLine.trimmingCharacters(in: .whitespaces)
-                if line.isEmpty || line.hasPrefix("#") { continue }
-                guard let space = line.lastIndex(of: " "),
-                    let value = Double(line[line.index(after: space)...])
-                else {
-                    throw .badResponse(path: "/metrics", status: 200, body: "unparsable sample: \(line)")
-                }
-                let series = line[..<space]
-                var labels: [String: String] = [:]
-                let name: String
-                if let brace = series.firstIndex(of: "{"), series.hasSuffix("}") {
-                    name = String(series[..<brace])
-                    let body = series[series.index(after: brace)..<series.index(before: series.endIndex)]
-                    // Label values in our metrics never contain commas or escaped quotes.
-                    for pair in body.split(separator: ",") {
-                        guard let equals = pair.firstIndex(of: "=") else { continue }
-                        let key = String(pair[..<equals])
-                        let quoted = pair[pair.index(after: equals)...]
-                        labels[key] = String(quoted.trimmingCharacters(in: CharacterSet(charactersIn: "\"")))
-                    }
-                } else {
-                    name = String(series)
-                }
-                samples.append(Sample(name: name, labels: labels, value: value))
-            }
-        }
-
-        /// The sum of every sample of `name` whose labels include `matching`.
-        public func total(_ name: String, matching: [String: String] = [:]) -> Double {
-            samples.filter { sample in
-                sample.name == name && matching.allSatisfy { sample.labels[$0.key] == $0.value }
-            }.reduce(0) { $0 + $1.value }
-        }
-
-        /// `tollgate_verdicts_total` as a map from "action/reason" to count.
-        public var verdicts: [String: Double] {
-            var result: [String: Double] = [:]
-            for sample in samples where sample.name == "tollgate_verdicts_total" {
-                result["\(sample.labels["action"] ?? "?")/\(sample.labels["reason"] ?? "?")"] = sample.value
-            }
-            return result
-        }
-    }
+    public typealias Metrics = PrometheusSamples
 
     /// The namespace the daemon runs in.
     public let namespace: NetworkNamespace
@@ -319,7 +196,7 @@ public final class TollgateProcess: @unchecked Sendable {
             if !isRunning { throw .exited(status: process.terminate(), log: log) }
             throw .badResponse(path: "/metrics", status: code, body: body)
         }
-        return try Metrics(parsing: body)
+        return Metrics(parsing: body)
     }
 
     /// Waits until `condition` holds, checking every `interval`; throws when the daemon exits or time runs out.
@@ -343,7 +220,7 @@ public final class TollgateProcess: @unchecked Sendable {
 
     /// Waits until `/status` reports a generation of at least `generation`; returns that status.
     @discardableResult
-    public func waitForGeneration(atLeast generation: Int, timeout: Duration = .seconds(10)) throws(Failure) -> Status {
+    public func waitForGeneration(atLeast generation: UInt64, timeout: Duration = .seconds(10)) throws(Failure) -> Status {
         var last: Status? = nil
         try wait(for: "snapshot generation \(generation)", timeout: timeout, interval: .milliseconds(5)) {
             () throws(Failure) in
