@@ -26,6 +26,11 @@ struct WatcherDirectoryWatchTests {
         }
     }
 
+    /// A quiet window far above any gap between the writes of one test step, even on a loaded machine: these tests
+    /// check which events become a change, not the default window's length (a file's create and its close, or ten
+    /// writes, more than 5 ms apart under load would otherwise be two changes).
+    static let patientDebounce = DirectoryWatchDebounce(quiet: .milliseconds(150), limit: .seconds(1))
+
     /// The reasons of a `.changed` outcome; empty otherwise.
     static func reasons(_ outcome: DirectoryWatch.Outcome) -> [String] {
         guard case .changed(let what) = outcome else { return [] }
@@ -35,7 +40,7 @@ struct WatcherDirectoryWatchTests {
     @Test("Ten files written in a burst are one change")
     func burstIsOneChange() throws {
         let fixture = try Fixture()
-        let watch = try DirectoryWatch(directory: fixture.directory)
+        let watch = try DirectoryWatch(directory: fixture.directory, debounce: Self.patientDebounce)
         #expect(try watch.arm())
         for index in 0..<10 { try fixture.write("policy-\(index).yaml") }
         let first = try watch.waitForChange(timeout: .seconds(2))
@@ -43,8 +48,8 @@ struct WatcherDirectoryWatchTests {
             Issue.record("expected a change, got \(first)")
             return
         }
-        #expect(what.contains("policy-0.yaml"))
-        #expect(try watch.waitForChange(timeout: .milliseconds(200)) == .idle)
+        #expect(what.contains("policy-0.yaml"), "\(what)")
+        #expect(try watch.waitForChange(timeout: .milliseconds(400)) == .idle)
     }
 
     @Test("Swap and backup files are no change")
@@ -79,7 +84,7 @@ struct WatcherDirectoryWatchTests {
     @Test("A subdirectory created after arming is watched")
     func newSubdirectoryIsWatched() throws {
         let fixture = try Fixture()
-        let watch = try DirectoryWatch(directory: fixture.directory)
+        let watch = try DirectoryWatch(directory: fixture.directory, debounce: Self.patientDebounce)
         #expect(try watch.arm())
         try FileManager.default.createDirectory(atPath: fixture.directory + "/team", withIntermediateDirectories: false)
         #expect(try watch.waitForChange(timeout: .seconds(2)) == .changed("\(fixture.directory)/team: new directory"))
