@@ -3,17 +3,28 @@ import Testing
 import TollgateTestSupport
 
 extension EndToEndTests {
+    /// The base scenario (the server allows the client on TCP 8080) with a daemon running the kernel allow cache on
+    /// the iptables back end. The caller closes the scenario.
+    static func allowCacheScenario(tag: String, queue: UInt16, port: UInt16) throws -> (Scenario, TollgateProcess) {
+        let scenario = try baseScenario(tag: tag, policy: Manifests.serverFromClient)
+        do {
+            var options = scenario.options(queue: queue, port: port)
+            options.extraArguments = ["--kernel-allow-cache"]
+            options.backend = "iptables"
+            return (scenario, try scenario.startDaemon(options))
+        } catch {
+            scenario.close()
+            throw error
+        }
+    }
+
     /// The kernel allow cache: an allowed flow's later connections skip the queue, a denied flow's never do, a new
     /// snapshot empties the cache (so a tightened policy applies to the next connection), and cleanup removes the
     /// sets.
     @Test("--kernel-allow-cache: repeats of allowed flows skip the queue until a new snapshot; denials are always queued")
     func kernelAllowCacheSkipsTheQueueForAllowedRepeats() throws {
-        let scenario = try Self.baseScenario(tag: "e2e-kcache", policy: Manifests.serverFromClient)
+        let (scenario, daemon) = try Self.allowCacheScenario(tag: "e2e-kcache", queue: 360, port: 19360)
         defer { scenario.close() }
-        var options = scenario.options(queue: 360, port: 19360)
-        options.extraArguments = ["--kernel-allow-cache"]
-        options.backend = "iptables"
-        let daemon = try scenario.startDaemon(options)
         func queued() throws -> Double { try daemon.metrics().total("tollgate_packets_total") }
         func cacheAccepts() throws -> Double { try daemon.metrics().total("tollgate_kernel_cache_accepts_total") }
         func members(_ set: String) throws -> [String] {
@@ -102,12 +113,8 @@ extension EndToEndTests {
     /// connections are still decided, through the queue.
     @Test("--kernel-allow-cache: after an error reply adds pause; connections still pass through the queue")
     func kernelAllowCachePausesAddsAfterAnError() throws {
-        let scenario = try Self.baseScenario(tag: "e2e-kcerr", policy: Manifests.serverFromClient)
+        let (scenario, daemon) = try Self.allowCacheScenario(tag: "e2e-kcerr", queue: 380, port: 19380)
         defer { scenario.close() }
-        var options = scenario.options(queue: 380, port: 19380)
-        options.extraArguments = ["--kernel-allow-cache"]
-        options.backend = "iptables"
-        let daemon = try scenario.startDaemon(options)
         let node = scenario.topology.node
         try node.run(["iptables", "-w", "-t", "mangle", "-D", "TOLLGATE-POLICY", "-m", "set", "--match-set",
             "tollgate-allow-v4", "src,dst,dst", "-j", "RETURN"])
