@@ -172,19 +172,24 @@ public final class ObjectStore: Sendable {
     }
 
     /// The status of every source, in order of precedence, with current object and conflict counts.
+    /// Costs in proportion to the sources and the conflicts, not to the objects.
     public func statuses() -> [SourceStatus] {
         state.withLock { state in
-            var result: [SourceStatus] = []
-            for (index, source) in state.sources.enumerated() {
+            var overridden = [Int](repeating: 0, count: state.sources.count)
+            for key in state.conflictKeys {
+                // Every holder after the first is overridden.
+                var first = true
+                for (index, source) in state.sources.enumerated() where source.objects[key] != nil {
+                    if !first { overridden[index] += 1 }
+                    first = false
+                }
+            }
+            return state.sources.enumerated().map { index, source in
                 var status = source.status
                 status.objects = source.objects.count
-                let earlier = state.sources[..<index]
-                status.objectsOverridden =
-                    earlier.isEmpty
-                    ? 0 : source.objects.keys.reduce(0) { count, key in count + (earlier.contains { $0.objects[key] != nil } ? 1 : 0) }
-                result.append(status)
+                status.objectsOverridden = overridden[index]
+                return status
             }
-            return result
         }
     }
 
