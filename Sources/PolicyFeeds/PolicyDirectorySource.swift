@@ -12,8 +12,8 @@ import PolicyModel
 /// Reloads parse only the files whose identity (device, inode, size, modification and change times, all through
 /// symbolic links) changed since they were last parsed; the others reuse their parsed objects, and the outcome
 /// carries the change as ``Outcome/changes``, worked out from the changed files alone, so a change to one file
-/// among thousands costs that file's parse and its objects, not the directory's. Objects are keyed by kind, namespace and name (``ObjectKey``);
-/// ``Outcome/objectsByKey`` is the per-source view a store merging several sources needs.
+/// among thousands costs that file's parse and its objects, not the directory's. Objects are keyed by kind,
+/// namespace and name (``ObjectKey``).
 public final class PolicyDirectorySource {
     /// What a reload produced.
     public struct Outcome: Sendable {
@@ -44,10 +44,6 @@ public final class PolicyDirectorySource {
             self.filesParsed = filesParsed
         }
 
-        /// The objects by kind, namespace and name (a key appears once: duplicates are reported and dropped).
-        public var objectsByKey: [ObjectKey: ManifestObject] {
-            Dictionary(objects.map { ($0.key, $0) }, uniquingKeysWith: { first, _ in first })
-        }
     }
 
     /// What identifies one version of a file's contents without reading it.
@@ -169,7 +165,7 @@ public final class PolicyDirectorySource {
     private func applyChangedFiles(
         _ results: [FileLoadResult], reparsed: [String: FileLoadResult?], removed: [String]
     ) -> ObjectChanges? {
-        guard let currentHolders = holders else { return nil }
+        guard holders != nil else { return nil }
         let changedResults = results.filter { reparsed[$0.file] != nil }
         // Every key a changed file held or now defines must be its own alone.
         for file in reparsed.keys {
@@ -181,11 +177,13 @@ public final class PolicyDirectorySource {
             for object in result.objects {
                 let key = object.key
                 guard seen.insert(key).inserted, !contested.contains(key) else { return nil }
-                if let holder = currentHolders[key], holder != result.file { return nil }
+                if let holder = holders?[key], holder != result.file { return nil }
             }
         }
         var changes = ObjectChanges()
-        var nextHolders = currentHolders
+        // Taken out of the property, so the dictionary is changed in place rather than copied.
+        var nextHolders = holders ?? [:]
+        holders = nil
         for file in removed {
             for object in ((reparsed[file] ?? nil)?.objects ?? []) + (lastGood[file] ?? []) {
                 nextHolders[object.key] = nil
