@@ -79,21 +79,14 @@ public final class ObjectStore: Sendable {
     /// Adds or replaces one object of `source`. Returns whether anything changed.
     @discardableResult
     public func upsert(source: String, _ object: ManifestObject) -> Bool {
-        change(source) { current, changed in
-            let key = object.key
-            guard current[key] != object else { return }
-            current[key] = object
-            changed.insert(key)
-        }
+        apply(source: source, ObjectChanges(upserted: [object]))
     }
 
     /// Removes one object of `source`; removing an object the source never had does nothing. Returns whether
     /// anything changed.
     @discardableResult
     public func remove(source: String, _ key: ObjectKey) -> Bool {
-        change(source) { current, changed in
-            if current.removeValue(forKey: key) != nil { changed.insert(key) }
-        }
+        apply(source: source, ObjectChanges(removed: [key]))
     }
 
     /// Updates the status of `source` (connection, errors, counters) without touching its objects. A source
