@@ -32,23 +32,12 @@ extension VerdictTables {
         while remaining > 0 {
             remaining &-= 1
             let word = code[cursor]
-            let counts = code[cursor &+ 1]
             let bit = code[cursor &+ 2]
-            let portCount = Int(counts & 0xFFFF)
-            let peerCount = Int(counts >> 16)
-            let portStart = cursor &+ 3
-            let peerStart = portStart &+ portCount &* 2
-            cursor = peerStart &+ peerCount
-            if peerMask & (1 &<< UInt64(bit)) == 0 { continue }
-            if portCount > 0
-                && !portsMatch(
-                    code, from: portStart, count: portCount, destinationIdentity: destinationIdentity,
-                    transport: transport, port: port)
-            {
-                continue
-            }
-            if peerCount > 0 && !peersMatch(code, from: peerStart, count: peerCount, peer: peer) { continue }
-            return word
+            let rule = checkRule(
+                code, countsAt: cursor &+ 1, portsAt: cursor &+ 3, peer: peer, destinationIdentity: destinationIdentity,
+                transport: transport, port: port, skip: peerMask & (1 &<< UInt64(bit)) == 0)
+            cursor = rule.next
+            if rule.matches { return word }
         }
         return VerdictTables.noMatch
     }
@@ -79,21 +68,11 @@ extension VerdictTables {
         while remaining > 0 {
             remaining &-= 1
             let word = code[cursor]
-            let counts = code[cursor &+ 1]
-            let portCount = Int(counts & 0xFFFF)
-            let peerCount = Int(counts >> 16)
-            let portStart = cursor &+ 2
-            let peerStart = portStart &+ portCount &* 2
-            cursor = peerStart &+ peerCount
-            if portCount > 0
-                && !portsMatch(
-                    code, from: portStart, count: portCount, destinationIdentity: destinationIdentity,
-                    transport: transport, port: port)
-            {
-                continue
-            }
-            if peerCount > 0 && !peersMatch(code, from: peerStart, count: peerCount, peer: peer) { continue }
-            return word
+            let rule = checkRule(
+                code, countsAt: cursor &+ 1, portsAt: cursor &+ 2, peer: peer, destinationIdentity: destinationIdentity,
+                transport: transport, port: port)
+            cursor = rule.next
+            if rule.matches { return word }
         }
         return VerdictTables.noMatch
     }

@@ -237,20 +237,36 @@ public struct VerdictTables: @unchecked Sendable {
         while remaining > 0 {
             remaining &-= 1
             let ruleID = code[cursor]
-            let counts = code[cursor &+ 1]
-            let portCount = Int(counts & 0xFFFF)
-            let peerCount = Int(counts >> 16)
-            let portStart = cursor &+ 2
-            let peerStart = portStart &+ portCount &* 2
-            cursor = peerStart &+ peerCount
-            if portCount > 0
-                && !portsMatch(code, from: portStart, count: portCount, destinationIdentity: destinationIdentity, transport: transport, port: port)
-            {
-                continue
-            }
-            if peerCount > 0 && !peersMatch(code, from: peerStart, count: peerCount, peer: peer) { continue }
-            if !body(ruleID) { return }
+            let rule = checkRule(
+                code, countsAt: cursor &+ 1, portsAt: cursor &+ 2, peer: peer, destinationIdentity: destinationIdentity,
+                transport: transport, port: port)
+            cursor = rule.next
+            if rule.matches && !body(ruleID) { return }
         }
+    }
+
+    /// Checks one rule of a program whose counts word (ports in the low 16 bits, peers in the high 16) is at
+    /// `countsAt` and whose port pairs start at `portsAt`, followed by its peers: the offset just past the rule, and
+    /// whether the rule matches (`skip`: it cannot, only step over it). The one rule check every program encoding
+    /// shares; its callers differ only in the words before the counts.
+    @inline(__always)
+    func checkRule(
+        _ code: FixedArray<UInt32>, countsAt: Int, portsAt portStart: Int, peer: SlotInfo, destinationIdentity: Int32,
+        transport: UInt8, port: UInt16, skip: Bool = false
+    ) -> (next: Int, matches: Bool) {
+        let counts = code[countsAt]
+        let portCount = Int(counts & 0xFFFF)
+        let peerCount = Int(counts >> 16)
+        let peerStart = portStart &+ portCount &* 2
+        let next = peerStart &+ peerCount
+        if skip { return (next, false) }
+        if portCount > 0
+            && !portsMatch(code, from: portStart, count: portCount, destinationIdentity: destinationIdentity, transport: transport, port: port)
+        {
+            return (next, false)
+        }
+        if peerCount > 0 && !peersMatch(code, from: peerStart, count: peerCount, peer: peer) { return (next, false) }
+        return (next, true)
     }
 
     @inline(__always)
